@@ -1,0 +1,83 @@
+/*
+ * memkit/config.h - compile-time configuration, export and attribute macros.
+ *
+ * Every macro here may be overridden on the compiler command line (-DNAME=value)
+ * when building the library; a consumer must see the same values the library was
+ * built with (Bazel's `defines` on //memkit and //memkit:memkit_nothreads do that).
+ */
+#ifndef MEMKIT_CONFIG_H
+#define MEMKIT_CONFIG_H
+
+/* Registry slots a pool starts with when mem_pool_init is given 0. */
+#ifndef MEM_POOL_DEFAULT_CAPACITY
+#define MEM_POOL_DEFAULT_CAPACITY 32
+#endif
+
+/* Alignment of container data and of arena allocations: a power of two, 8..4096. */
+#ifndef MEM_ALIGNMENT
+#define MEM_ALIGNMENT 8
+#endif
+
+/* 1: atomic refcounts, a mutex per pool, per-thread caches and RCU. 0: none of it. */
+#ifndef MEM_THREAD_SAFE
+#define MEM_THREAD_SAFE 1
+#endif
+
+/* DEBUG_MEMORY_MANAGER is left undefined unless asked for (the seed tests it with
+ * #ifdef). Defined as 1 it turns on internal assertions and debug-level logging. */
+
+/* Orphan bytes a pool keeps for reuse before it frees released containers instead.
+ * Per pool; change it at run time with mem_pool_set_orphan_budget. */
+#ifndef MEM_POOL_ORPHAN_BUDGET
+#define MEM_POOL_ORPHAN_BUDGET (64u * 1024u * 1024u)
+#endif
+
+/* Bytes kept in a handle's inline name buffer, terminating NUL included. */
+#ifndef MEM_POINTER_NAME_MAX
+#define MEM_POINTER_NAME_MAX 32
+#endif
+
+/* Destroyed pointer handles each thread keeps out of circulation before their memory
+ * is reused; double destroy and use after destroy are detected at least this long. */
+#ifndef MEM_HANDLE_QUARANTINE
+#define MEM_HANDLE_QUARANTINE 256
+#endif
+
+/* Largest container or arena allocation accepted, in bytes (128 TiB). */
+#define MEM_MAX_ALLOCATION ((size_t)1 << 47)
+
+#if (MEM_ALIGNMENT < 8) || (MEM_ALIGNMENT > 4096) || (MEM_ALIGNMENT & (MEM_ALIGNMENT - 1))
+#error "MEM_ALIGNMENT must be a power of two between 8 and 4096"
+#endif
+
+#if defined(_WIN32)
+#error "libmemkit targets POSIX systems"
+#endif
+
+#if defined(MEMKIT_BUILDING) && defined(__GNUC__)
+#define MEM_API __attribute__((visibility("default")))
+#else
+#define MEM_API
+#endif
+
+#ifdef __cplusplus
+#define MEM_ALIGNAS(n) alignas(n)
+#else
+#define MEM_ALIGNAS(n) _Alignas(n)
+#endif
+
+#if defined(__GNUC__)
+#define MEM_ATTR_NODISCARD __attribute__((warn_unused_result))
+#define MEM_ATTR_MALLOC __attribute__((malloc))
+#define MEM_ATTR_ALLOC_SIZE(n) __attribute__((alloc_size(n)))
+#define MEM_ATTR_ALLOC_SIZE2(n, m) __attribute__((alloc_size(n, m)))
+#define MEM_ATTR_FORMAT(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define MEM_ATTR_NODISCARD
+#define MEM_ATTR_MALLOC
+#define MEM_ATTR_ALLOC_SIZE(n)
+#define MEM_ATTR_ALLOC_SIZE2(n, m)
+#define MEM_ATTR_FORMAT(fmt, args)
+#endif
+
+#endif /* MEMKIT_CONFIG_H */

@@ -1,0 +1,101 @@
+/*
+ * memkit/pointer.h - MemoryPointer handles over reference-counted, copy-on-write
+ * MemoryContainers.
+ *
+ * Threading: a container may be shared by handles used on different threads. One
+ * handle is used by one thread at a time (share it to hand it to another thread).
+ */
+#ifndef MEMKIT_POINTER_H
+#define MEMKIT_POINTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memkit/config.h"
+#include "memkit/pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One contiguous block and its header (32 bytes on x86-64 with MEM_ALIGNMENT <= 32).
+ * Callers may read `size`, `id` and `data`, and write `data[0..size)` of a container
+ * they do not share (mem_pointer_write gives a safe writable view). */
+typedef struct MemoryContainer {
+    size_t size;       /* usable bytes requested */
+    uint64_t id;       /* deterministic FNV-1a 64 id: same program, same ids */
+    uint32_t refcount; /* handles referring to it; use mem_pointer_refcount */
+    uint32_t index;    /* private: slot in the pool registry */
+    uint32_t magic;    /* private: detects use after release */
+    uint8_t state;     /* private */
+    uint8_t size_class;/* private: capacity class */
+    uint16_t flags;    /* private */
+    MEM_ALIGNAS(MEM_ALIGNMENT) unsigned char data[]; /* payload, MEM_ALIGNMENT-aligned */
+} MemoryContainer;
+
+/* A named handle. `container` is the block it refers to (NULL before allocation);
+ * the other fields are private. */
+typedef struct MemoryPointer {
+    MemoryContainer* container;
+    MemoryPool* pool;
+    struct MemoryPointer* link; /* private */
+    uint32_t magic;             /* private */
+    uint32_t flags;             /* private */
+    char name[MEM_POINTER_NAME_MAX]; /* diagnostic name, truncated to fit */
+} MemoryPointer;
+
+/* Creates an empty handle named `name` (copied, truncated to MEM_POINTER_NAME_MAX-1
+ * bytes). `size` is the size the caller intends to allocate, kept for diagnostics; 0
+ * means unknown. Returns NULL with MEM_ERR_NULL_ARGUMENT (name), MEM_ERR_SIZE_OVERFLOW
+ * (size above MEM_MAX_ALLOCATION) or MEM_ERR_OUT_OF_MEMORY. Free it with
+ * mem_pointer_destroy. Thread-safe. */
+MEM_API MEM_ATTR_NODISCARD MemoryPointer* mem_pointer_create(const char* name, size_t size);
+
+/* Gives `ptr` a container of `size` bytes from `pool`: a wiped orphan of a fitting
+ * size class when there is one (its bytes read zero), else a new block (contents
+ * unspecified). Refcount becomes 1. Errors: NULL argument, MEM_ERR_ZERO_SIZE,
+ * MEM_ERR_SIZE_OVERFLOW, MEM_ERR_INVALID_POINTER, MEM_ERR_INVALID_POOL,
+ * MEM_ERR_ALREADY_ALLOCATED, MEM_ERR_OUT_OF_MEMORY (OOM handler called). On failure
+ * `ptr` is unchanged. Thread-safe. */
+MEM_API MEM_ATTR_NODISCARD bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool);
+
+/* Drops `ptr`'s reference (the container is wiped and kept as an orphan, or freed,
+ * when it was the last) and destroys the handle. `pool` must be the pool it was
+ * allocated from (any valid pool, or NULL, for a handle never allocated). A second
+ * destroy or a destroy of a handle that is not one is refused with
+ * MEM_ERR_INVALID_POINTER; a pool mismatch with MEM_ERR_WRONG_POOL (nothing is
+ * destroyed then). Returns true when the handle was destroyed. Thread-safe. */
+MEM_API bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool);
+
+/* A new handle named `name` to `src`'s container; refcount + 1. Errors: NULL
+ * argument, MEM_ERR_INVALID_POINTER, MEM_ERR_NOT_ALLOCATED, MEM_ERR_REFCOUNT_OVERFLOW,
+ * MEM_ERR_OUT_OF_MEMORY. Thread-safe (src must not be destroyed concurrently). */
+MEM_API MEM_ATTR_NODISCARD MemoryPointer* mem_pointer_share(const MemoryPointer* src, const char* name);
+
+/* Writable data of `ptr`: when its container is shared, first copies it into a new
+ * container from `pool` and drops the shared reference (copy-on-write), so no other
+ * handle sees later writes. Unshared: returns the data, copying nothing. NULL on
+ * error (NULL argument, invalid pointer or pool, MEM_ERR_WRONG_POOL,
+ * MEM_ERR_NOT_ALLOCATED, MEM_ERR_OUT_OF_MEMORY, MEM_ERR_PUBLISHED for a pointer
+ * replaced through mem_pointer_publish; `ptr` unchanged then). */
+MEM_API MEM_ATTR_NODISCARD void* mem_pointer_write(MemoryPointer* ptr, MemoryPool* pool);
+
+/* Read-only data of `ptr`, NULL with an error code if it is invalid or unallocated. */
+MEM_API const void* mem_pointer_data(const MemoryPointer* ptr);
+
+/* Size in bytes of `ptr`'s container; 0 with an error code if invalid or unallocated. */
+MEM_API size_t mem_pointer_size(const MemoryPointer* ptr);
+
+/* Current refcount of `ptr`'s container (a snapshot when other threads share it);
+ * 0 with an error code if invalid or unallocated. */
+MEM_API uint32_t mem_pointer_refcount(const MemoryPointer* ptr);
+
+/* Deterministic id of `ptr`'s container; 0 with an error code if invalid or unallocated. */
+MEM_API uint64_t mem_pointer_id(const MemoryPointer* ptr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMKIT_POINTER_H */

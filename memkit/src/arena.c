@@ -1,0 +1,229 @@
+/*
+ * arena.c - MemoryArena: bump allocation in chained chunks with no per-allocation
+ * header; reset wipes what was used, destroy wipes and frees everything. Headers
+ * live in a type-stable slab so a destroyed arena is recognised. An arena is used by
+ * one thread at a time.
+ */
+#include "internal.h"
+
+static mem__slab arena_slab = MEM__SLAB_INITIALIZER(sizeof(MemoryArena));
+
+static mem__arena_chunk* chunk_new(size_t capacity) {
+    size_t bytes;
+    if (mem__add_overflows(sizeof(mem__arena_chunk), capacity, &bytes)) {
+        return mem__fail_null(MEM_ERR_SIZE_OVERFLOW);
+    }
+    mem__arena_chunk* chunk = mem__sys_alloc(bytes);
+    if (chunk == NULL) {
+        mem__out_of_memory(bytes);
+        return NULL;
+    }
+    chunk->next = NULL;
+    chunk->capacity = capacity;
+    chunk->used = 0;
+    chunk->reserved = 0;
+    return chunk;
+}
+
+static void chunk_free(mem__arena_chunk* chunk) {
+    mem__wipe(chunk->data, chunk->used);
+    mem__sys_free(chunk);
+}
+
+MemoryArena* mem__arena_new(size_t first_chunk_size) {
+    MemoryArena* arena = mem__slab_alloc(&arena_slab);
+    if (arena == NULL) {
+        return NULL;
+    }
+    arena->first = chunk_new(first_chunk_size);
+    if (arena->first == NULL) {
+        mem__slab_free(&arena_slab, arena);
+        return NULL;
+    }
+    arena->current = arena->first;
+    arena->total_capacity = first_chunk_size;
+    arena->magic = MEM__ARENA_MAGIC;
+    return arena;
+}
+
+MemoryArena* mem__arena_check(const MemoryArena* arena) {
+    if (arena == NULL) {
+        return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
+    }
+    if (arena->magic != MEM__ARENA_MAGIC) {
+        mem__log(MEM_LOG_WARNING, "%p is not a live MemoryArena", (const void*)arena);
+        return mem__fail_null(MEM_ERR_INVALID_ARENA);
+    }
+    return (MemoryArena*)arena;
+}
+
+MemoryArena* mem_arena_create(size_t size) {
+    if (size == 0) {
+        return mem__fail_null(MEM_ERR_ZERO_SIZE);
+    }
+    if (size > MEM_MAX_ALLOCATION) {
+        return mem__fail_null(MEM_ERR_SIZE_OVERFLOW);
+    }
+    return mem__arena_new(size);
+}
+
+/* Bytes needed in `chunk` to place `size` bytes at `alignment`, or SIZE_MAX. */
+static size_t bytes_needed(const mem__arena_chunk* chunk, size_t size, size_t alignment) {
+    uintptr_t at = (uintptr_t)(chunk->data + chunk->used);
+    size_t padding = (size_t)(mem__align_up(at, alignment) - at);
+    size_t needed;
+    return mem__add_overflows(padding, size, &needed) ? SIZE_MAX : needed;
+}
+
+static void* bump(mem__arena_chunk* chunk, size_t needed, size_t size) {
+    void* result = chunk->data + chunk->used + (needed - size);
+    chunk->used += needed;
+    return result;
+}
+
+static void* arena_alloc(MemoryArena* arena, size_t size, size_t alignment) {
+    if (mem__arena_check(arena) == NULL) {
+        return NULL;
+    }
+    if (size == 0) {
+        return mem__fail_null(MEM_ERR_ZERO_SIZE);
+    }
+    if (size > MEM_MAX_ALLOCATION) {
+        return mem__fail_null(MEM_ERR_SIZE_OVERFLOW);
+    }
+    mem__arena_chunk* chunk = arena->current;
+    size_t needed = bytes_needed(chunk, size, alignment);
+    if (mem__likely(needed <= chunk->capacity - chunk->used)) {
+        return bump(chunk, needed, size);
+    }
+    /* Chunks kept by an earlier rewind come next in the chain. */
+    while (chunk->next != NULL) {
+        chunk = chunk->next;
+        arena->current = chunk;
+        needed = bytes_needed(chunk, size, alignment);
+        if (needed <= chunk->capacity - chunk->used) {
+            return bump(chunk, needed, size);
+        }
+    }
+    size_t capacity = size + alignment; /* cannot overflow: both are bounded */
+    if (capacity < 2 * chunk->capacity && chunk->capacity <= MEM_MAX_ALLOCATION) {
+        capacity = 2 * chunk->capacity;
+    }
+    mem__arena_chunk* fresh = chunk_new(capacity);
+    if (fresh == NULL) {
+        return NULL;
+    }
+    chunk->next = fresh;
+    arena->current = fresh;
+    arena->total_capacity += capacity;
+    return bump(fresh, bytes_needed(fresh, size, alignment), size);
+}
+
+void* mem_arena_alloc(MemoryArena* arena, size_t size) { return arena_alloc(arena, size, MEM_ALIGNMENT); }
+
+void* mem_arena_alloc_aligned(MemoryArena* arena, size_t size, size_t alignment) {
+    if (!mem__is_power_of_two(alignment) || alignment > 4096) {
+        return mem__fail_null(MEM_ERR_BAD_ALIGNMENT);
+    }
+    return arena_alloc(arena, size, alignment < MEM_ALIGNMENT ? MEM_ALIGNMENT : alignment);
+}
+
+void* mem_arena_calloc(MemoryArena* arena, size_t count, size_t size) {
+    size_t bytes;
+    if (mem__mul_overflows(count, size, &bytes)) {
+        return mem__fail_null(MEM_ERR_SIZE_OVERFLOW);
+    }
+    void* block = mem_arena_alloc(arena, bytes);
+    if (block != NULL) {
+        memset(block, 0, bytes);
+    }
+    return block;
+}
+
+char* mem_arena_strdup(MemoryArena* arena, const char* text) {
+    if (text == NULL) {
+        return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
+    }
+    size_t length = strlen(text) + 1;
+    char* copy = mem_arena_alloc(arena, length);
+    if (copy != NULL) {
+        memcpy(copy, text, length);
+    }
+    return copy;
+}
+
+void mem__arena_rewind(MemoryArena* arena, size_t keep_bytes) {
+    mem__arena_chunk* first = arena->first;
+    size_t kept = first->capacity;
+    mem__arena_chunk** link = &first->next;
+    mem__wipe(first->data, first->used);
+    first->used = 0;
+    while (*link != NULL) {
+        mem__arena_chunk* chunk = *link;
+        if (kept + chunk->capacity <= keep_bytes) {
+            mem__wipe(chunk->data, chunk->used);
+            chunk->used = 0;
+            kept += chunk->capacity;
+            link = &chunk->next;
+        } else {
+            *link = chunk->next;
+            chunk_free(chunk);
+        }
+    }
+    arena->current = first;
+    arena->total_capacity = kept;
+}
+
+void mem__arena_free(MemoryArena* arena) {
+    mem__arena_chunk* chunk = arena->first;
+    while (chunk != NULL) {
+        mem__arena_chunk* next = chunk->next;
+        chunk_free(chunk);
+        chunk = next;
+    }
+    arena->magic = MEM__ARENA_MAGIC_DEAD;
+    arena->first = arena->current = NULL;
+    mem__slab_free(&arena_slab, arena);
+}
+
+/* A plain arena (not a request arena) for reset and destroy, or NULL. */
+static MemoryArena* plain_arena(MemoryArena* arena) {
+    if (mem__arena_check(arena) == NULL) {
+        return NULL;
+    }
+    if (arena->flags & MEM__ARENA_REQUEST) {
+        return mem__fail_null(MEM_ERR_ARENA_STATE);
+    }
+    return arena;
+}
+
+bool mem_arena_reset(MemoryArena* arena) {
+    if (plain_arena(arena) == NULL) {
+        return false;
+    }
+    mem__arena_rewind(arena, 0);
+    return true;
+}
+
+bool mem_arena_destroy(MemoryArena* arena) {
+    if (plain_arena(arena) == NULL) {
+        return false;
+    }
+    mem__arena_free(arena);
+    return true;
+}
+
+size_t mem_arena_used(const MemoryArena* arena) {
+    if (mem__arena_check(arena) == NULL) {
+        return 0;
+    }
+    size_t used = 0;
+    for (const mem__arena_chunk* chunk = arena->first; chunk != NULL; chunk = chunk->next) {
+        used += chunk->used;
+    }
+    return used;
+}
+
+size_t mem_arena_capacity(const MemoryArena* arena) {
+    return mem__arena_check(arena) != NULL ? arena->total_capacity : 0;
+}

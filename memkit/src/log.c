@@ -1,0 +1,38 @@
+/*
+ * log.c - the diagnostic log sink. Formatting happens on the stack; nothing here
+ * allocates or changes library state. The sink is a process-wide setting (see
+ * memkit/system.h); emitting is thread-safe.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+
+
+static void stderr_sink(MemLogLevel level, const char* message, void* context) {
+    (void)context;
+    static const char* const labels[] = {"debug", "warning", "error"};
+    fprintf(stderr, "memkit %s: %s\n", labels[level], message);
+}
+
+static MemLogSink log_sink = stderr_sink;
+static void* log_context = NULL;
+
+void mem_set_log_sink(MemLogSink sink, void* context) {
+    log_sink = sink;
+    log_context = context;
+}
+
+void mem_reset_log_sink(void) { mem_set_log_sink(stderr_sink, NULL); }
+
+void mem__log(MemLogLevel level, const char* format, ...) {
+    MemLogSink sink = log_sink;
+    if (sink == NULL || (level == MEM_LOG_DEBUG && !MEM__DEBUG)) {
+        return;
+    }
+    char message[512];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    sink(level, message, log_context);
+}

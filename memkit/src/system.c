@@ -1,0 +1,75 @@
+/*
+ * system.c - the one place memory enters and leaves the library: the replaceable
+ * system allocator, the OOM handler and the wipe. Settings are process-wide and
+ * changed only while no other thread uses the library; the calls are thread-safe.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+
+static void* default_alloc(void* context, size_t size) {
+    (void)context;
+    return malloc(size);
+}
+
+static void* default_realloc(void* context, void* block, size_t size) {
+    (void)context;
+    return realloc(block, size);
+}
+
+static void default_free(void* context, void* block) {
+    (void)context;
+    free(block);
+}
+
+static MemAllocator system_allocator = {default_alloc, default_realloc, default_free, NULL};
+static MemOomHandler oom_handler = NULL;
+
+bool mem_set_allocator(const MemAllocator* allocator) {
+    if (allocator == NULL) {
+        system_allocator = (MemAllocator){default_alloc, default_realloc, default_free, NULL};
+        return true;
+    }
+    if (allocator->alloc == NULL || allocator->realloc == NULL || allocator->free == NULL) {
+        return mem__fail(MEM_ERR_NULL_ARGUMENT);
+    }
+    system_allocator = *allocator;
+    return true;
+}
+
+MemOomHandler mem_set_oom_handler(MemOomHandler handler) {
+    MemOomHandler previous = oom_handler;
+    oom_handler = handler;
+    return previous;
+}
+
+void* mem__sys_alloc(size_t size) { return system_allocator.alloc(system_allocator.context, size); }
+
+void* mem__sys_realloc(void* block, size_t size) {
+    return system_allocator.realloc(system_allocator.context, block, size);
+}
+
+void mem__sys_free(void* block) {
+    if (block != NULL) {
+        int saved_errno = errno;
+        system_allocator.free(system_allocator.context, block);
+        errno = saved_errno;
+    }
+}
+
+void mem__out_of_memory(size_t requested) {
+    mem__set_error(MEM_ERR_OUT_OF_MEMORY);
+    mem__log(MEM_LOG_DEBUG, "system allocation of %zu bytes failed", requested);
+    MemOomHandler handler = oom_handler;
+    if (handler != NULL) {
+        handler(requested);
+    }
+}
+
+void mem__wipe(void* block, size_t size) {
+    if (size != 0) {
+        explicit_bzero(block, size);
+    }
+}
