@@ -229,6 +229,9 @@ size_t mem__free_orphan_chain(MemoryContainer* chain);
 #ifndef MEM_THREAD_CACHE_MAX_BYTES
 #define MEM_THREAD_CACHE_MAX_BYTES (4u * 1024u * 1024u) /* orphan bytes in one cache */
 #endif
+#ifndef MEM_THREAD_CACHE_MAX_OBJECT
+#define MEM_THREAD_CACHE_MAX_OBJECT (256u * 1024u) /* larger containers skip caches */
+#endif
 #ifndef MEM_THREAD_CACHE_BATCH
 #define MEM_THREAD_CACHE_BATCH 16 /* orphans moved per exchange with the pool */
 #endif

@@ -49,6 +49,10 @@ void mem__registry_remove(struct mem__pool_state* st, MemoryContainer* c) {
         if (target < st->initial_capacity) {
             target = st->initial_capacity;
         }
-        (void)registry_resize(st, target); /* failure keeps the larger array: harmless */
+        if (!registry_resize(st, target)) {
+            /* The larger array stays: harmless, but the failure is still reported to
+             * the OOM handler (called with the pool locked; it must not use pools). */
+            mem__out_of_memory(target * sizeof(MemoryContainer*));
+        }
     }
 }

@@ -116,11 +116,12 @@ static MemoryContainer* refill(struct mem__pool_state* st, struct mem__thread_ca
 }
 
 MemoryContainer* mem__cache_obtain(struct mem__pool_state* st, size_t size) {
-    struct mem__thread_cache* cache = cache_for(st);
+    unsigned cls = mem__size_class(size);
+    struct mem__thread_cache* cache =
+        mem__class_capacity(cls) <= MEM_THREAD_CACHE_MAX_OBJECT ? cache_for(st) : NULL;
     if (cache == NULL) {
         return mem__pool_obtain(st, size);
     }
-    unsigned cls = mem__size_class(size);
     mem__spin_lock(&cache->lock);
     MemoryContainer* c = cache_take(cache, cls, size);
     uint64_t sequence = cache->next_sequence;
@@ -176,12 +177,12 @@ static void spill(struct mem__pool_state* st, struct mem__thread_cache* cache, M
 
 void mem__cache_release(struct mem__pool_state* st, MemoryContainer* c) {
     mem__container_wipe_payload(c);
-    struct mem__thread_cache* cache = cache_for(st);
+    size_t capacity = mem__container_capacity(c);
+    struct mem__thread_cache* cache = capacity <= MEM_THREAD_CACHE_MAX_OBJECT ? cache_for(st) : NULL;
     if (cache == NULL) {
         mem__pool_release_wiped(st, c);
         return;
     }
-    size_t capacity = mem__container_capacity(c);
     mem__spin_lock(&cache->lock);
     if (mem__likely(cache->length[c->size_class] < MEM_THREAD_CACHE_MAX_PER_CLASS &&
                     cache->bytes + capacity <= MEM_THREAD_CACHE_MAX_BYTES)) {
@@ -192,11 +193,7 @@ void mem__cache_release(struct mem__pool_state* st, MemoryContainer* c) {
     }
     cache->misses++;
     mem__spin_unlock(&cache->lock);
-    if (capacity > MEM_THREAD_CACHE_MAX_BYTES / 2) {
-        mem__pool_release_wiped(st, c); /* too large to cache at all */
-    } else {
-        spill(st, cache, c);
-    }
+    spill(st, cache, c);
 }
 
 void mem__caches_lock_all(struct mem__pool_state* st) {

@@ -1,0 +1,120 @@
+// Allocation-failure injection: a realistic workload re-run with its 1st, 2nd, ...
+// n-th system allocation failing, until a run completes. Every run: no crash, no
+// leak, the OOM handler called once per failure, a clean error code at each failing
+// call, and the pool validates.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "memkit.h"
+#include "test_support.h"
+
+namespace {
+
+int oom_calls = 0;
+void CountOom(size_t) { oom_calls++; }
+
+struct Outcome {
+    int failed_calls = 0;      // calls that returned false / NULL
+    int wrong_error_codes = 0; // of those, ones whose error was not OUT_OF_MEMORY
+    bool validated = true;
+};
+
+void Failed(Outcome* o) {
+    o->failed_calls++;
+    if (mem_last_error() != MEM_ERR_OUT_OF_MEMORY) o->wrong_error_codes++;
+}
+
+Outcome RunWorkload() {
+    Outcome o;
+    MemoryPool pool;
+    if (!mem_pool_init(&pool, 4)) {
+        Failed(&o);
+        return o;
+    }
+    std::vector<MemoryPointer*> ptrs;
+    for (size_t i = 0; i < 24; i++) {
+        size_t size = 16 + i * 200;
+        MemoryPointer* p = mem_pointer_create("worker", size);
+        if (p == nullptr) {
+            Failed(&o);
+            continue;
+        }
+        if (!mem_pointer_allocate(p, size, &pool)) {
+            Failed(&o);
+            mem_pointer_destroy(p, &pool);
+            continue;
+        }
+        memset(p->container->data, static_cast<int>(i), size);
+        ptrs.push_back(p);
+    }
+    size_t owners = ptrs.size();
+    for (size_t i = 0; i < owners; i += 3) {
+        MemoryPointer* s = mem_pointer_share(ptrs[i], "reader");
+        if (s == nullptr) {
+            Failed(&o);
+            continue;
+        }
+        ptrs.push_back(s);
+        unsigned char* w = static_cast<unsigned char*>(mem_pointer_write(s, &pool));
+        if (w == nullptr) {
+            Failed(&o);
+        } else {
+            w[0] = 0xFF;
+            if (ptrs[i]->container->data[0] == 0xFF) o.validated = false;  // COW broken
+        }
+    }
+    for (size_t i = 0; i < ptrs.size(); i += 2) {
+        mem_pointer_destroy(ptrs[i], &pool);
+        ptrs[i] = nullptr;
+    }
+    MemoryArena* arena = mem_arena_create(128);
+    if (arena == nullptr) {
+        Failed(&o);
+    } else {
+        for (int i = 0; i < 8; i++)
+            if (mem_arena_alloc(arena, 100) == nullptr) Failed(&o);
+        if (mem_arena_strdup(arena, "request line") == nullptr) Failed(&o);
+        mem_arena_destroy(arena);
+    }
+    o.validated = o.validated && mem_pool_validate(&pool);
+    mem_pool_trim(&pool);
+    for (MemoryPointer* p : ptrs)
+        if (p != nullptr) mem_pointer_destroy(p, &pool);
+    o.validated = o.validated && mem_pool_validate(&pool);
+    MemPoolStats stats;
+    o.validated = o.validated && mem_pool_stats(&pool, &stats) && stats.live_containers == 0;
+    mem_pool_destroy(&pool);
+    return o;
+}
+
+}  // namespace
+
+TEST(FailureInjection, EveryFailurePointIsHandledCleanly) {
+    memkit_test::LogCapture quiet;
+    mem_set_oom_handler(CountOom);
+    // Warm-up: the thread's state and the handle slab reach their steady size.
+    for (int i = 0; i < 12; i++) ASSERT_EQ(0, RunWorkload().failed_calls);
+    int runs = 0;
+    for (long n = 1;; n++) {
+        memkit_test::CountingAllocator counting;
+        counting.fail_at = n;
+        oom_calls = 0;
+        counting.Install();
+        Outcome o = RunWorkload();
+        memkit_test::CountingAllocator::Uninstall();
+        runs++;
+        SCOPED_TRACE("failing system allocation #" + std::to_string(n));
+        EXPECT_TRUE(o.validated);
+        EXPECT_EQ(0, o.wrong_error_codes);
+        EXPECT_EQ(counting.failures.load(), oom_calls);
+        EXPECT_EQ(0, counting.Outstanding()) << "leaked system allocations";
+        if (counting.failures == 0) {
+            EXPECT_EQ(0, o.failed_calls);
+            break;  // n is past the workload's last allocation: it completed
+        }
+        ASSERT_LT(n, 10000) << "the workload never completes";
+    }
+    mem_set_oom_handler(nullptr);
+    EXPECT_GT(runs, 20);  // the workload makes many system allocations
+}
