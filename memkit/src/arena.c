@@ -6,7 +6,7 @@
  */
 #include "internal.h"
 
-static mem__slab arena_slab = MEM__SLAB_INITIALIZER(sizeof(MemoryArena));
+mem__slab mem__arena_slab = MEM__SLAB_INITIALIZER(MEM__SLAB_ARENAS, sizeof(MemoryArena));
 
 static mem__arena_chunk* chunk_new(size_t capacity) {
     size_t bytes;
@@ -31,13 +31,13 @@ static void chunk_free(mem__arena_chunk* chunk) {
 }
 
 MemoryArena* mem__arena_new(size_t first_chunk_size) {
-    MemoryArena* arena = mem__slab_alloc(&arena_slab);
+    MemoryArena* arena = mem__slab_alloc(&mem__arena_slab);
     if (arena == NULL) {
         return NULL;
     }
     arena->first = chunk_new(first_chunk_size);
     if (arena->first == NULL) {
-        mem__slab_free(&arena_slab, arena);
+        mem__slab_free(&mem__arena_slab, arena);
         return NULL;
     }
     arena->current = arena->first;
@@ -183,7 +183,7 @@ void mem__arena_free(MemoryArena* arena) {
     }
     arena->magic = MEM__ARENA_MAGIC_DEAD;
     arena->first = arena->current = NULL;
-    mem__slab_free(&arena_slab, arena);
+    mem__slab_free(&mem__arena_slab, arena);
 }
 
 /* A plain arena (not a request arena) for reset and destroy, or NULL. */

@@ -4,10 +4,10 @@
  */
 #include "internal.h"
 
-static mem__slab handle_slab = MEM__SLAB_INITIALIZER(sizeof(MemoryPointer));
+mem__slab mem__handle_slab = MEM__SLAB_INITIALIZER(MEM__SLAB_HANDLES, sizeof(MemoryPointer));
 
 MemoryPointer* mem__handle_alloc(void) {
-    MemoryPointer* handle = mem__slab_alloc(&handle_slab);
+    MemoryPointer* handle = mem__slab_alloc(&mem__handle_slab);
     if (handle != NULL) {
         handle->magic = MEM__POINTER_MAGIC;
     }
@@ -18,7 +18,7 @@ void mem__handle_free(MemoryPointer* handle) {
     handle->magic = MEM__POINTER_MAGIC_DEAD;
     handle->container = NULL;
     handle->pool = NULL;
-    mem__slab_free(&handle_slab, handle);
+    mem__slab_free(&mem__handle_slab, handle);
 }
 
 MemoryPointer* mem__pointer_check(const MemoryPointer* ptr) {

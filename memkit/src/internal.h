@@ -257,13 +257,22 @@ struct mem__thread_cache {
     uint16_t length[MEM__SIZE_CLASS_COUNT];
 };
 
+/* A thread's own quarantine of objects it freed: reused without the slab mutex once
+ * longer than MEM_HANDLE_QUARANTINE. */
+typedef struct mem__slab_local {
+    void* head;
+    void* tail;
+    size_t length;
+} mem__slab_local;
+enum { MEM__SLAB_HANDLES, MEM__SLAB_ARENAS, MEM__SLAB_COUNT };
+
 struct mem__thread_state {
     struct mem__thread_cache caches[MEM_THREAD_CACHE_POOLS];
     unsigned last_cache;
     MemoryArena* spare_arenas;  /* released request arenas, ready for reuse */
     MemoryArena* owned_arenas;  /* every request arena of the thread */
     size_t kept_arena_bytes;    /* chunk bytes of the spare arenas */
-    struct mem__thread_state* next;
+    mem__slab_local slab_locals[MEM__SLAB_COUNT];
 };
 
 /* The calling thread's state, created on first use; NULL when that fails. */
@@ -271,6 +280,8 @@ struct mem__thread_state* mem__thread_state(void);
 /* Serialises cache attachment, thread exit and pool destroy (taken before a pool). */
 void mem__threads_lock(void);
 void mem__threads_unlock(void);
+/* Thread exit: hands the thread's quarantined objects to the slab (slab.c). */
+void mem__slab_release_locals(struct mem__slab_local* locals);
 /* Thread exit: returns the thread's caches to their pools and frees its arenas. */
 void mem__thread_state_release(struct mem__thread_state* ts);
 void mem__request_arenas_release_all(struct mem__thread_state* ts);
@@ -319,6 +330,7 @@ bool mem__check_size(size_t size);
 /* Generic type-stable object slab (slab.c) behind handles and arena headers. */
 typedef struct mem__slab {
     mem__mutex mutex;
+    unsigned index; /* which of each thread's local quarantines serves it */
     size_t object_size;
     void* chunks;     /* chain of chunks, freed never (objects must stay readable) */
     void* fifo_head;  /* freed objects, oldest first */
@@ -326,7 +338,9 @@ typedef struct mem__slab {
     size_t fifo_length;
     void* fresh;      /* never-used objects */
 } mem__slab;
-#define MEM__SLAB_INITIALIZER(size) { MEM__MUTEX_INITIALIZER, (size), NULL, NULL, NULL, 0, NULL }
+#define MEM__SLAB_INITIALIZER(which, size) { MEM__MUTEX_INITIALIZER, (which), (size), NULL, NULL, NULL, 0, NULL }
+extern mem__slab mem__handle_slab; /* handle.c */
+extern mem__slab mem__arena_slab;  /* arena.c */
 /* A zeroed object, or NULL (error set, OOM handler called). */
 void* mem__slab_alloc(mem__slab* slab);
 /* Quarantines `object` (its first word becomes the free-list link). */

@@ -72,6 +72,7 @@ void mem__thread_state_release(struct mem__thread_state* ts) {
     mem__threads_unlock();
     mem__free_orphan_chain(evicted);
     mem__request_arenas_release_all(ts);
+    mem__slab_release_locals(ts->slab_locals);
     mem__sys_free(ts);
 }
 
