@@ -1,0 +1,112 @@
+// Per-request arenas: steady state without system allocation, wiping on release,
+// nested requests, the per-thread budget, and the misuse errors.
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "memkit.h"
+#include "test_support.h"
+
+TEST(RequestArena, SteadyStateDoesNoSystemAllocation) {
+    for (int i = 0; i < 3; i++) {  // warm-up: the thread's arena and its chunks exist
+        MemoryArena* a = mem_request_arena_acquire();
+        ASSERT_NE(nullptr, a);
+        for (int k = 0; k < 32; k++) ASSERT_NE(nullptr, mem_arena_alloc(a, 16 + 16 * k));
+        ASSERT_TRUE(mem_request_arena_release(a));
+    }
+    memkit_test::CountingAllocator counting;
+    counting.Install();
+    for (int request = 0; request < 10000; request++) {
+        MemoryArena* a = mem_request_arena_acquire();
+        ASSERT_NE(nullptr, a);
+        for (int k = 0; k < 32; k++) {
+            unsigned char* p = static_cast<unsigned char*>(mem_arena_alloc(a, 16 + 16 * k));
+            ASSERT_NE(nullptr, p);
+            p[0] = static_cast<unsigned char>(k);
+        }
+        ASSERT_TRUE(mem_request_arena_release(a));
+    }
+    memkit_test::CountingAllocator::Uninstall();
+    EXPECT_EQ(0, counting.calls.load()) << "a steady-state request reached the system allocator";
+}
+
+TEST(RequestArena, ReleaseWipesWhatWasUsed) {
+    MemoryArena* a = mem_request_arena_acquire();
+    unsigned char* p = static_cast<unsigned char*>(mem_arena_alloc(a, 300));
+    memset(p, 0xAA, 300);
+    ASSERT_TRUE(mem_request_arena_release(a));
+    // The chunk is kept for the next request; its bytes read zero.
+    for (int i = 0; i < 300; i++) ASSERT_EQ(0, p[i]) << "byte " << i;
+    MemoryArena* again = mem_request_arena_acquire();
+    EXPECT_EQ(a, again);
+    EXPECT_EQ(0u, mem_arena_used(again));
+    EXPECT_TRUE(mem_request_arena_release(again));
+}
+
+TEST(RequestArena, NestedRequestsGetDistinctArenas) {
+    MemoryArena* outer = mem_request_arena_acquire();
+    MemoryArena* inner = mem_request_arena_acquire();
+    MemoryArena* innermost = mem_request_arena_acquire();
+    ASSERT_TRUE(outer && inner && innermost);
+    EXPECT_NE(outer, inner);
+    EXPECT_NE(inner, innermost);
+    EXPECT_NE(outer, innermost);
+    char* a = mem_arena_strdup(outer, "outer");
+    char* b = mem_arena_strdup(inner, "inner");
+    EXPECT_STREQ("outer", a);
+    EXPECT_STREQ("inner", b);
+    EXPECT_TRUE(mem_request_arena_release(innermost));
+    EXPECT_TRUE(mem_request_arena_release(inner));
+    EXPECT_STREQ("outer", a);  // untouched by the inner releases
+    EXPECT_TRUE(mem_request_arena_release(outer));
+}
+
+TEST(RequestArena, ChunksBeyondTheBudgetGoBackToTheSystem) {
+    std::thread([] {  // a fresh thread: its budget is all unused
+        memkit_test::CountingAllocator counting;
+        counting.Install();
+        MemoryArena* a = mem_request_arena_acquire();
+        ASSERT_NE(nullptr, a);
+        for (int i = 0; i < 24; i++) ASSERT_NE(nullptr, mem_arena_alloc(a, 256 * 1024));  // ~6 MiB
+        EXPECT_GT(mem_arena_capacity(a), 4u * 1024 * 1024);
+        long before_release = counting.Outstanding();
+        ASSERT_TRUE(mem_request_arena_release(a));
+        EXPECT_LT(counting.Outstanding(), before_release);  // chunks were freed
+        EXPECT_LE(mem_arena_capacity(a), 1024u * 1024u);    // kept within the budget
+        memkit_test::CountingAllocator::Uninstall();
+    }).join();
+}
+
+TEST(RequestArena, MisuseIsRefused) {
+    memkit_test::LogCapture log;
+    MemoryArena* a = mem_request_arena_acquire();
+    ASSERT_TRUE(mem_request_arena_release(a));
+    EXPECT_FALSE(mem_request_arena_release(a));
+    EXPECT_EQ(MEM_ERR_ARENA_STATE, mem_last_error());
+    EXPECT_TRUE(log.Contains("released twice"));
+    MemoryArena* b = mem_request_arena_acquire();
+    EXPECT_FALSE(mem_arena_destroy(b));
+    EXPECT_EQ(MEM_ERR_ARENA_STATE, mem_last_error());
+    EXPECT_FALSE(mem_arena_reset(b));
+    EXPECT_EQ(MEM_ERR_ARENA_STATE, mem_last_error());
+    if (MEM_THREAD_SAFE) {
+        bool released = true;
+        MemError error = MEM_OK;
+        std::thread([&] {
+            released = mem_request_arena_release(b);
+            error = mem_last_error();
+        }).join();
+        EXPECT_FALSE(released);
+        EXPECT_EQ(MEM_ERR_WRONG_THREAD, error);
+    }
+    EXPECT_TRUE(mem_request_arena_release(b));  // the owner still can
+    MemoryArena* plain = mem_arena_create(64);
+    EXPECT_FALSE(mem_request_arena_release(plain));
+    EXPECT_EQ(MEM_ERR_INVALID_ARENA, mem_last_error());
+    EXPECT_TRUE(mem_arena_destroy(plain));
+    EXPECT_FALSE(mem_request_arena_release(plain));
+    EXPECT_EQ(MEM_ERR_INVALID_ARENA, mem_last_error());
+    EXPECT_FALSE(mem_request_arena_release(nullptr));
+    EXPECT_EQ(MEM_ERR_NULL_ARGUMENT, mem_last_error());
+}
