@@ -181,6 +181,7 @@ struct mem__pool_state {
     uint64_t orphans_freed;
     uint64_t detached_cache_hits; /* counters of caches that were detached */
     uint64_t detached_cache_misses;
+    uint64_t detached_cache_reuses;
     struct mem__thread_cache* caches; /* caches of this pool, one per thread using it */
     bool rcu_used;                      /* a publish happened: destroy waits for RCU */
 };
@@ -252,6 +253,7 @@ struct mem__thread_cache {
     size_t bytes;
     uint64_t hits;
     uint64_t misses;
+    uint64_t reuses;        /* allocations served from this cache */
     uint64_t next_sequence; /* a block of the pool's id sequence */
     MemoryContainer* bins[MEM__SIZE_CLASS_COUNT];
     uint16_t length[MEM__SIZE_CLASS_COUNT];
@@ -302,6 +304,7 @@ typedef struct mem__cache_counts {
     size_t bytes;
     uint64_t hits;
     uint64_t misses;
+    uint64_t reuses;
 } mem__cache_counts;
 void mem__caches_sum(struct mem__pool_state* st, mem__cache_counts* out);
 /* Each cached container of every cache of the pool (caches locked). */

@@ -128,7 +128,7 @@ bool mem_pool_stats(MemoryPool* pool, MemPoolStats* stats) {
         .peak_bytes = st->peak_bytes,
         .registry_capacity = st->capacity,
         .orphan_budget = st->orphan_budget,
-        .reuse_hits = st->reuse_hits,
+        .reuse_hits = st->reuse_hits + cached.reuses + st->detached_cache_reuses,
         .reuse_misses = st->reuse_misses,
         .cache_hits = cached.hits + st->detached_cache_hits,
         .cache_misses = cached.misses + st->detached_cache_misses,

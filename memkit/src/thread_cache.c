@@ -127,6 +127,7 @@ MemoryContainer* mem__cache_obtain(struct mem__pool_state* st, size_t size) {
     uint64_t sequence = cache->next_sequence;
     if (mem__likely(c != NULL)) {
         cache->hits++;
+        cache->reuses++;
         mem__spin_unlock(&cache->lock);
         return c;
     }
@@ -215,6 +216,7 @@ void mem__caches_sum(struct mem__pool_state* st, mem__cache_counts* out) {
         out->bytes += cache->bytes;
         out->hits += cache->hits;
         out->misses += cache->misses;
+        out->reuses += cache->reuses;
     }
 }
 
@@ -247,7 +249,7 @@ void mem__caches_detach_pool(struct mem__pool_state* st) {
         memset(cache->bins, 0, sizeof cache->bins);
         memset(cache->length, 0, sizeof cache->length);
         cache->count = cache->bytes = 0;
-        cache->hits = cache->misses = 0;
+        cache->hits = cache->misses = cache->reuses = 0;
         cache->next_in_pool = NULL;
         mem__atomic_store_relaxed(&cache->pool, NULL);
         mem__spin_unlock(&cache->lock);

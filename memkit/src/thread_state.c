@@ -60,6 +60,8 @@ void mem__thread_state_release(struct mem__thread_state* ts) {
         mem__cache_flush_locked(cache, &evicted);
         st->detached_cache_hits += cache->hits;
         st->detached_cache_misses += cache->misses;
+        st->detached_cache_reuses += cache->reuses;
+        cache->hits = cache->misses = cache->reuses = 0;
         struct mem__thread_cache** link = &st->caches;
         while (*link != cache) {
             link = &(*link)->next_in_pool;
