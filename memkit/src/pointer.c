@@ -67,6 +67,9 @@ bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
 
 void mem__container_unref(struct mem__pool_state* st, MemoryContainer* c) {
     uint32_t before = mem__atomic_fetch_sub_acq_rel(&c->refcount, 1u);
+#ifdef MEM_FAULT_SKIP_RELEASE
+    before = 2; /* planted fault: the last reference never releases (a leak) */
+#endif
     if (before == 1) {
         mem__cache_release(st, c);
     } else if (mem__unlikely(before == 0)) {
@@ -148,7 +151,7 @@ void* mem_pointer_write(MemoryPointer* ptr, MemoryPool* pool) {
         return mem__fail_null(MEM_ERR_PUBLISHED);
     }
     bool exclusive = mem__atomic_load_acquire(&c->refcount) == 1;
-#ifdef MEM_FAULT_SKIP_COW_COPY
+#ifdef MEM_FAULT_SKIP_COW
     exclusive = true; /* planted fault: the stress harness must catch it */
 #endif
     if (exclusive) {

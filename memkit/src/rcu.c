@@ -23,12 +23,16 @@
 #ifdef MEM__TSAN
 void __tsan_acquire(void* address);
 void __tsan_release(void* address);
-static char grace_period_token;
+static char grace_period_token, barrier_token;
 #define tsan_reader_done() __tsan_release(&grace_period_token)
 #define tsan_grace_period_over() __tsan_acquire(&grace_period_token)
+#define tsan_callback_done() __tsan_release(&barrier_token)
+#define tsan_barrier_passed() __tsan_acquire(&barrier_token)
 #else
 #define tsan_reader_done() ((void)0)
 #define tsan_grace_period_over() ((void)0)
+#define tsan_callback_done() ((void)0)
+#define tsan_barrier_passed() ((void)0)
 #endif
 
 typedef struct deferred_release {
@@ -40,26 +44,34 @@ typedef struct deferred_release {
 static void release_after_grace_period(struct rcu_head* head) {
     deferred_release* deferred = caa_container_of(head, deferred_release, head);
     tsan_grace_period_over();
-    mem__container_unref(deferred->pool, deferred->container);
+    /* The acquire pairs with the release in mem__rcu_release_deferred: the request
+     * crossed threads inside liburcu's queue, which sanitizers cannot see. */
+    MemoryContainer* c = __atomic_load_n(&deferred->container, __ATOMIC_ACQUIRE);
+    mem__container_unref(deferred->pool, c);
     mem__sys_free(deferred);
+    tsan_callback_done();
 }
 
 void mem__rcu_release_deferred(struct mem__pool_state* st, MemoryContainer* c) {
     mem__atomic_store_relaxed(&st->rcu_used, true);
     deferred_release* deferred = mem__sys_alloc(sizeof *deferred);
     if (deferred == NULL) {
-        /* No memory to defer: wait for the readers here instead. */
+        /* No memory to defer: report it, then wait for the readers here instead. */
+        mem__out_of_memory(sizeof *deferred);
         synchronize_rcu();
         tsan_grace_period_over();
         mem__container_unref(st, c);
         return;
     }
     deferred->pool = st;
-    deferred->container = c;
+    __atomic_store_n(&deferred->container, c, __ATOMIC_RELEASE);
     call_rcu(&deferred->head, release_after_grace_period);
 }
 
-void mem__rcu_wait_for_releases(void) { rcu_barrier(); }
+void mem__rcu_wait_for_releases(void) {
+    rcu_barrier();
+    tsan_barrier_passed();
+}
 
 static void enter_read_section(void) { rcu_read_lock(); }
 

@@ -1,0 +1,11 @@
+"""stress_binary: the stress harness linked against a given memkit library."""
+
+def stress_binary(name, memkit, testonly = False):
+    native.cc_binary(
+        name = name,
+        srcs = native.glob(["*.c", "*.h"]),
+        copts = ["-std=c11", "-Wall", "-Wextra", "-Werror"],
+        linkopts = ["-pthread"],
+        testonly = testonly,
+        deps = [memkit],
+    )
