@@ -1,36 +1,45 @@
 #!/usr/bin/env bash
 # The whole test suite: installs missing packages, then runs every test in the
 # default build and in the nothreads, debug, asan, ubsan and tsan configurations,
-# and builds everything with clang (-Werror). Ends with "N passed, N failed".
+# builds everything with clang (-Werror), builds and runs the separate consumer
+# workspace (examples/consumer) and checks `make install` + pkg-config.
+# Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash third_party/install_packages.sh || exit 1
 passed=0
 failed=0
 log=$(mktemp)
+# run LABEL COMMAND...: a `bazel test` counts each test target; anything else
+# counts as one check that passes when it exits 0.
 run() {
     local label="$1"; shift
-    echo "=== $label: bazel $*"
-    bazel "$@" 2>&1 | tee "$log" | grep -E "^//.*(PASSED|FAILED|TIMEOUT|NO STATUS)|^(ERROR|FAIL):|Executed" 
+    echo "=== $label: $*"
+    "$@" 2>&1 | tee "$log" | grep -E "^//.*(PASSED|FAILED|TIMEOUT|NO STATUS)|^(ERROR|FAIL)|Executed|^(ok|PASS)"
     local status=${PIPESTATUS[0]}
     local p f
-    p=$(grep -cE "^//.* PASSED in" "$log")
-    f=$(grep -cE "^//.* (FAILED|TIMEOUT|NO STATUS)" "$log")
-    if [[ "$1" == "build" ]]; then
-        if [[ $status -eq 0 ]]; then p=1; f=0; else p=0; f=1; fi
-    elif [[ $status -ne 0 && $f -eq 0 ]]; then
-        f=1  # the build itself failed
+    if [[ "$1 $2" == "bazel test" ]]; then
+        p=$(grep -cE "^//.* PASSED in" "$log")
+        f=$(grep -cE "^//.* (FAILED|TIMEOUT|NO STATUS)" "$log")
+        [[ $status -ne 0 && $f -eq 0 ]] && f=1  # the build itself failed
+    elif [[ $status -eq 0 ]]; then
+        p=1; f=0
+    else
+        p=0; f=1; tail -20 "$log"
     fi
     passed=$((passed + p))
     failed=$((failed + f))
 }
-run default test //...
-run nothreads test --config=nothreads //...
-run debug test --config=debug //...
-run asan test --config=asan //...
-run ubsan test --config=ubsan //...
-run tsan test --config=tsan //...
-run clang build --config=clang //...
+consumer() { (cd examples/consumer && bazel test //... && bazel run //:handler_demo; s=$?; bazel shutdown; exit $s); }
+run default bazel test //...
+run nothreads bazel test --config=nothreads //...
+run debug bazel test --config=debug //...
+run asan bazel test --config=asan //...
+run ubsan bazel test --config=ubsan //...
+run tsan bazel test --config=tsan //...
+run clang bazel build --config=clang //...
+run consumer-workspace consumer
+run make-install-pkg-config bash tests/install_test.sh
 rm -f "$log"
 echo "tests: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
