@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every public function (MEM_API in memkit/include) has a contract comment right
+# above its declaration and a section in docs/api.md, and api.md documents nothing
+# that does not exist.
+set -euo pipefail
+api_md="$1"; shift
+fail=0
+declared=$(grep -hoE "MEM_API [^;]*\bmem_[a-z_]+\(" "$@" | grep -oE "mem_[a-z_]+\($" | tr -d '(' | sort -u)
+documented=$(grep -oE '^### `mem_[a-z_]+`' "$api_md" | grep -oE 'mem_[a-z_]+' | sort -u)
+for f in $declared; do
+    grep -qx "$f" <<<"$documented" || { echo "FAIL: $f is not documented in docs/api.md"; fail=1; }
+done
+for f in $documented; do
+    grep -qx "$f" <<<"$declared" || { echo "FAIL: docs/api.md documents $f, which no header declares"; fail=1; }
+done
+for header in "$@"; do
+    # The line before each MEM_API declaration must close a comment.
+    awk -v file="$header" '/^MEM_API/ { if (prev !~ /\*\/[[:space:]]*$/) { print "FAIL: no contract comment above " file ":" NR ": " $0; bad=1 } }
+        { prev=$0 } END { exit bad }' "$header" || fail=1
+done
+count=$(wc -w <<<"$declared")
+[[ $fail -eq 0 ]] && echo "PASS: $count public functions, each with a header contract and a docs/api.md section"
+exit $fail
