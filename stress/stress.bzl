@@ -3,9 +3,9 @@
 def stress_binary(name, memkit, testonly = False):
     native.cc_binary(
         name = name,
-        srcs = native.glob(["*.c", "*.h"]),
+        srcs = native.glob(["*.c", "*.h"], exclude = ["histogram.c", "histogram.h"]),
         copts = ["-std=c11", "-Wall", "-Wextra", "-Werror"],
         linkopts = ["-pthread"],
         testonly = testonly,
-        deps = [memkit],
+        deps = [memkit, ":histogram"],
     )

@@ -18,7 +18,7 @@ run() {
     "$@" 2>&1 | tee "$log" | grep -E "^//.*(PASSED|FAILED|TIMEOUT|NO STATUS)|^(ERROR|FAIL)|Executed|^(ok|PASS)"
     local status=${PIPESTATUS[0]}
     local p f
-    if [[ "$1 $2" == "bazel test" ]]; then
+    if [[ "$1 ${2:-}" == "bazel test" ]]; then
         p=$(grep -cE "^//.* PASSED in" "$log")
         f=$(grep -cE "^//.* (FAILED|TIMEOUT|NO STATUS)" "$log")
         [[ $status -ne 0 && $f -eq 0 ]] && f=1  # the build itself failed

@@ -1,0 +1,42 @@
+/*
+ * buffers.h - where the demo server's memory comes from. Two implementations with
+ * one interface: buffers_memkit.c (the default: read buffers are MemoryPointers from
+ * a pool, per-message scratch is a request arena, writes hold a share) and
+ * buffers_malloc.c (plain malloc/free, `--define demo_buffers=malloc`), so the two
+ * can be benchmarked side by side.
+ */
+#ifndef MEMKIT_DEMO_BUFFERS_H
+#define MEMKIT_DEMO_BUFFERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct DemoBuffer DemoBuffer;
+typedef struct DemoScratch DemoScratch;
+
+/* Process-wide set-up and the final check (true when nothing is left live and the
+ * pool validates). buffers_name says which implementation this is. */
+bool buffers_init(void);
+bool buffers_finish(FILE* report);
+const char* buffers_name(void);
+
+/* A read buffer of `size` bytes, or NULL. */
+DemoBuffer* buffer_new(size_t size);
+char* buffer_data(DemoBuffer* buffer);
+/* Turns the reader's buffer into the writer's reference (memkit: a share, then the
+ * read handle is destroyed; malloc: the same block changes hands). No copy. */
+DemoBuffer* buffer_hand_to_writer(DemoBuffer* buffer);
+void buffer_release(DemoBuffer* buffer);
+
+/* Per-message scratch memory: begin, allocate, end (everything freed / wiped). */
+DemoScratch* scratch_begin(void);
+void* scratch_alloc(DemoScratch* scratch, size_t size);
+void scratch_end(DemoScratch* scratch);
+
+/* Prints the allocator's statistics (pool stats and cache hit rates for memkit). */
+void buffers_report(FILE* out);
+/* Live read/write buffers right now (containers for memkit, blocks for malloc). */
+size_t buffers_live(void);
+
+#endif

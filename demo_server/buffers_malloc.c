@@ -1,0 +1,75 @@
+/*
+ * buffers_malloc.c - the same demo server on plain malloc/free, for comparison.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "buffers.h"
+
+struct DemoBuffer {
+    char data[1];
+};
+
+/* Scratch: a linked list of malloc'd blocks freed at the end of the message. */
+typedef struct ScratchBlock {
+    struct ScratchBlock* next;
+    _Alignas(16) char data[];
+} ScratchBlock;
+
+struct DemoScratch {
+    ScratchBlock* blocks;
+};
+
+static atomic_long live_blocks;
+
+bool buffers_init(void) { return true; }
+
+const char* buffers_name(void) { return "malloc"; }
+
+DemoBuffer* buffer_new(size_t size) {
+    DemoBuffer* b = malloc(size);
+    if (b != NULL) {
+        atomic_fetch_add_explicit(&live_blocks, 1, memory_order_relaxed);
+    }
+    return b;
+}
+
+char* buffer_data(DemoBuffer* buffer) { return buffer->data; }
+
+DemoBuffer* buffer_hand_to_writer(DemoBuffer* buffer) { return buffer; }
+
+void buffer_release(DemoBuffer* buffer) {
+    free(buffer);
+    atomic_fetch_sub_explicit(&live_blocks, 1, memory_order_relaxed);
+}
+
+DemoScratch* scratch_begin(void) { return calloc(1, sizeof(DemoScratch)); }
+
+void* scratch_alloc(DemoScratch* scratch, size_t size) {
+    ScratchBlock* block = malloc(sizeof(ScratchBlock) + size);
+    if (block == NULL) {
+        return NULL;
+    }
+    block->next = scratch->blocks;
+    scratch->blocks = block;
+    return block->data;
+}
+
+void scratch_end(DemoScratch* scratch) {
+    while (scratch->blocks != NULL) {
+        ScratchBlock* next = scratch->blocks->next;
+        free(scratch->blocks);
+        scratch->blocks = next;
+    }
+    free(scratch);
+}
+
+size_t buffers_live(void) { return (size_t)atomic_load(&live_blocks); }
+
+void buffers_report(FILE* out) { fprintf(out, "malloc: live_blocks=%ld\n", atomic_load(&live_blocks)); }
+
+bool buffers_finish(FILE* report) {
+    long live = atomic_load(&live_blocks);
+    fprintf(report, "final: live_blocks=%ld\n", live);
+    return live == 0;
+}
