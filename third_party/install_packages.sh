@@ -4,7 +4,8 @@
 # (or with sudo available). Usage: install_packages.sh [extra-package ...]
 set -euo pipefail
 packages=(bazel-bootstrap build-essential clang libclang-rt-14-dev libgtest-dev libgmock-dev
-          libbenchmark-dev liburcu-dev libuv1-dev valgrind pkg-config socat "$@")
+          libbenchmark-dev liburcu-dev libuv1-dev valgrind pkg-config socat
+          libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

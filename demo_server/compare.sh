@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Side by side: the demo server with libmemkit buffers vs plain malloc/free, same
+# load generator settings, 1 and 2 server threads, in one run; then resident memory
+# of the memkit build over 10 million messages. Prints markdown for
+# docs/demo_server.md. Each figure is the median of 3 runs, the two builds
+# alternating. Usage: demo_server/compare.sh [seconds-per-run]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-10}"
+work=$(mktemp -d)
+trap 'pkill -f "$work/" 2>/dev/null || true; rm -rf "$work"' EXIT
+bazel build -c opt //demo_server:demo_server //demo_server:loadgen >/dev/null 2>&1
+cp bazel-bin/demo_server/demo_server "$work/server_memkit"
+cp bazel-bin/demo_server/loadgen "$work/loadgen"
+bazel build -c opt --define demo_buffers=malloc //demo_server:demo_server >/dev/null 2>&1
+cp bazel-bin/demo_server/demo_server "$work/server_malloc"
+load=(--connections 32 --pipeline 8 --size 64-4096 --duration "$seconds" --seed 7)
+
+start() { # start BINARY THREADS -> sets pid, port
+    "$1" --port 0 --threads "$2" > "$work/server.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do grep -q "listening on" "$work/server.log" && break; sleep 0.1; done
+    port=$(grep -o "127.0.0.1:[0-9]*" "$work/server.log" | cut -d: -f2)
+}
+measure() { # measure BINARY THREADS -> "msgs/s p99_us"
+    start "$1" "$2"
+    "$work/loadgen" --port "$port" "${load[@]}" > "$work/load.txt"
+    kill -TERM "$pid"; wait "$pid"
+    awk '/messages\/s/ {gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "messages/s") m = $(i-1); if ($i == "p99") p = $(i+1) } }
+         END { print m, p }' "$work/load.txt"
+}
+
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "Load: loadgen ${load[*]}"
+echo
+echo "| server threads | memkit msgs/s | malloc msgs/s | ratio | memkit p99 (us) | malloc p99 (us) |"
+echo "| --- | --- | --- | --- | --- | --- |"
+median() { sort -g | sed -n 2p; }
+for threads in 1 2; do
+    : > "$work/memkit.txt"; : > "$work/malloc.txt"
+    for _ in 1 2 3; do
+        measure "$work/server_memkit" "$threads" >> "$work/memkit.txt"
+        measure "$work/server_malloc" "$threads" >> "$work/malloc.txt"
+    done
+    mk_rate=$(awk '{print $1}' "$work/memkit.txt" | median); mk_p99=$(awk '{print $2}' "$work/memkit.txt" | median)
+    ml_rate=$(awk '{print $1}' "$work/malloc.txt" | median); ml_p99=$(awk '{print $2}' "$work/malloc.txt" | median)
+    ratio=$(awk -v a="$mk_rate" -v b="$ml_rate" 'BEGIN { printf "%.2f", a / b }')
+    echo "| $threads | $mk_rate | $ml_rate | $ratio | $mk_p99 | $ml_p99 |"
+done
+
+echo
+echo "Resident memory of the memkit build (2 threads) over 10 million messages (50 connections x 200000, pipeline 8, 64-4096 B):"
+echo
+start "$work/server_memkit" 2
+"$work/loadgen" --port "$port" --connections 50 --pipeline 8 --messages 200000 --size 64-4096 --seed 9 > "$work/long.txt" &
+lg=$!
+echo "| seconds | resident kB |"
+echo "| --- | --- |"
+t=0
+while kill -0 "$lg" 2>/dev/null; do
+    if (( t % 10 == 0 )); then echo "| $t | $(awk '/VmRSS/ {print $2}' "/proc/$pid/status") |"; fi
+    sleep 1; t=$((t + 1))
+done
+wait "$lg"
+echo "| $t (end) | $(awk '/VmRSS/ {print $2}' "/proc/$pid/status") |"
+echo
+sed 's/^/    /' "$work/long.txt"
+kill -TERM "$pid"; wait "$pid"
+grep -E "final:" "$work/server.log" | sed 's/^/    /'
