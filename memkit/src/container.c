@@ -12,7 +12,7 @@ MemoryContainer* mem__container_new(unsigned size_class, size_t size) {
         return NULL;
     }
     c->size = size;
-    c->id = 0;
+    c->serial = 0;
     c->refcount = 1;
     c->index = UINT32_MAX;
     c->magic = MEM__CONTAINER_MAGIC;
@@ -25,10 +25,10 @@ MemoryContainer* mem__container_new(unsigned size_class, size_t size) {
     return c;
 }
 
-void mem__container_revive(MemoryContainer* c, size_t size, uint64_t id) {
+void mem__container_revive(MemoryContainer* c, size_t size, uint64_t serial) {
     mem__orphan_set_next(c, NULL);
     c->size = size;
-    c->id = id;
+    c->serial = serial;
     mem__atomic_store_relaxed(&c->refcount, 1u);
     c->state = MEM__STATE_LIVE;
 }

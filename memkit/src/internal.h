@@ -111,19 +111,37 @@ static inline bool mem__mul_overflows(size_t a, size_t b, size_t* product) {
 static inline bool mem__is_power_of_two(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 static inline size_t mem__align_up(size_t x, size_t alignment) { return (x + alignment - 1) & ~(alignment - 1); }
 
-/* ---- size classes: 16 bytes, then four classes per doubling (at most 25% slack).
- * Class c holds (4 + c % 4) << (c / 4 + 2) bytes for c >= 1 ... see sizeclass.c. */
+/* ---- size classes. Class 0 holds 16 bytes. Above that, each power-of-two range is
+ * cut in four: class 4g+k+1 (k = 0..3) holds (5+k) << (g+2) bytes, i.e. 20, 24, 28,
+ * 32, 40, 48, 56, 64, 80, ... so a container's capacity is at most 25% above the size
+ * asked for, and a class index fits in a byte. */
 #define MEM__SIZE_CLASS_COUNT 176
 #define MEM__CLASS_BITMAP_WORDS ((MEM__SIZE_CLASS_COUNT + 63) / 64)
 /* How many classes above the one asked for an orphan may come from (at most 2x). */
 #define MEM__REUSE_MAX_CLASS_SLACK 4
-unsigned mem__size_class(size_t size);
-size_t mem__class_capacity(unsigned size_class);
+static inline unsigned mem__size_class(size_t size) {
+    if (size <= 16) {
+        return 0;
+    }
+    size_t t = size - 1;
+    unsigned msb = 63u - (unsigned)__builtin_clzll((unsigned long long)t);
+    unsigned shift = msb - 2;
+    unsigned k = (unsigned)((t >> shift) & 3u);
+    return 4u * (msb - 4u) + k + 1u;
+}
+static inline size_t mem__class_capacity(unsigned size_class) {
+    if (size_class == 0) {
+        return 16;
+    }
+    unsigned c = size_class - 1;
+    return (size_t)(5u + c % 4u) << (c / 4u + 2u);
+}
 
-/* ---- ids (id.c) */
+/* ---- ids (ids.c): computed when asked for, from the container's serial
+ * (pool seed + sequence number) and size, so the hot path only counts. */
 uint64_t mem__fnv1a64(uint64_t hash, const void* bytes, size_t length);
 #define MEM__FNV_OFFSET_BASIS UINT64_C(0xcbf29ce484222325)
-uint64_t mem__container_id(uint64_t pool_seed, uint64_t sequence, size_t size);
+uint64_t mem__container_id(const MemoryContainer* c);
 
 /* ---- containers (container.c) */
 #define MEM__CONTAINER_MAGIC UINT32_C(0x4d4b4354) /* "MKCT" */
@@ -151,8 +169,8 @@ static inline void mem__orphan_set_next(MemoryContainer* c, MemoryContainer* nex
 }
 /* Wipes the bytes a caller could have written; the rest of an orphan is zero already. */
 static inline void mem__container_wipe_payload(MemoryContainer* c) { mem__wipe(c->data, c->size); }
-/* Makes a popped orphan live for `size` bytes with `id`: all its bytes read zero. */
-void mem__container_revive(MemoryContainer* c, size_t size, uint64_t id);
+/* Makes a popped orphan live for `size` bytes with `serial`: all its bytes read zero. */
+void mem__container_revive(MemoryContainer* c, size_t size, uint64_t serial);
 
 /* ---- pool state (pool.c, registry.c, bins.c) */
 #define MEM__POOL_MAGIC UINT32_C(0x4d4b504c) /* "MKPL" */
@@ -172,8 +190,7 @@ struct mem__pool_state {
     MemoryContainer* bins[MEM__SIZE_CLASS_COUNT];
     uint32_t bin_length[MEM__SIZE_CLASS_COUNT];
     uint64_t bin_bitmap[MEM__CLASS_BITMAP_WORDS];
-    uint64_t seed;
-    uint64_t next_sequence; /* ids for the locked path; caches take blocks of it */
+    uint64_t next_serial; /* serials for the locked path; caches take blocks of it */
     uint64_t reuse_hits;
     uint64_t reuse_misses;
     uint64_t lock_acquisitions;
@@ -208,11 +225,11 @@ MemoryContainer* mem__bin_pop_exact(struct mem__pool_state* st, unsigned size_cl
 
 /* The locked allocation and release paths (pool_path.c); the caches fall back on them.
  * obtain: a LIVE container of `size` bytes with refcount 1, an orphan or a new one, or
- * NULL (error set, OOM handler called). new_container: a new one with `id`,
+ * NULL (error set, OOM handler called). new_container: a new one with `serial`,
  * registered. release_wiped: makes `c` (refcount 0, payload wiped) an orphan, or
  * frees it when that would pass the budget. */
 MemoryContainer* mem__pool_obtain(struct mem__pool_state* st, size_t size);
-MemoryContainer* mem__pool_new_container(struct mem__pool_state* st, size_t size, uint64_t id);
+MemoryContainer* mem__pool_new_container(struct mem__pool_state* st, size_t size, uint64_t serial);
 void mem__pool_release_wiped(struct mem__pool_state* st, MemoryContainer* c);
 /* Unregisters and frees orphans from the global bins until their bytes fit `budget`;
  * pool locked. Returns the containers to free, chained, for freeing after unlock. */
@@ -254,7 +271,7 @@ struct mem__thread_cache {
     uint64_t hits;
     uint64_t misses;
     uint64_t reuses;        /* allocations served from this cache */
-    uint64_t next_sequence; /* a block of the pool's id sequence */
+    uint64_t next_serial;   /* a block of the pool's serials */
     MemoryContainer* bins[MEM__SIZE_CLASS_COUNT];
     uint16_t length[MEM__SIZE_CLASS_COUNT];
 };
@@ -277,8 +294,20 @@ struct mem__thread_state {
     mem__slab_local slab_locals[MEM__SLAB_COUNT];
 };
 
-/* The calling thread's state, created on first use; NULL when that fails. */
+/* The calling thread's state, created on first use; NULL when that fails. The
+ * fast path is one initial-exec TLS load. */
+#if MEM_THREAD_SAFE
+#define MEM__TLS _Thread_local __attribute__((tls_model("initial-exec")))
+extern MEM__TLS struct mem__thread_state* mem__current_state;
+struct mem__thread_state* mem__thread_state_create(void);
+static inline struct mem__thread_state* mem__thread_state(void) {
+    struct mem__thread_state* ts = mem__current_state;
+    return mem__likely(ts != NULL) ? ts : mem__thread_state_create();
+}
+#else
+#define MEM__TLS
 struct mem__thread_state* mem__thread_state(void);
+#endif
 /* Serialises cache attachment, thread exit and pool destroy (taken before a pool). */
 void mem__threads_lock(void);
 void mem__threads_unlock(void);

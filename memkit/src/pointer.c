@@ -66,14 +66,21 @@ bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
 }
 
 void mem__container_unref(struct mem__pool_state* st, MemoryContainer* c) {
-    uint32_t before = mem__atomic_fetch_sub_acq_rel(&c->refcount, 1u);
+    /* The only reference cannot be raised by anyone else (they would need a handle),
+     * so the last release needs no atomic read-modify-write. */
+    uint32_t before = mem__atomic_load_acquire(&c->refcount);
+    if (mem__likely(before == 1)) {
+        mem__atomic_store_relaxed(&c->refcount, 0u);
+    } else {
+        before = mem__atomic_fetch_sub_acq_rel(&c->refcount, 1u);
+    }
 #ifdef MEM_FAULT_SKIP_RELEASE
     before = 2; /* planted fault: the last reference never releases (a leak) */
 #endif
     if (before == 1) {
         mem__cache_release(st, c);
     } else if (mem__unlikely(before == 0)) {
-        mem__log(MEM_LOG_ERROR, "container %016llx released below refcount 0", (unsigned long long)c->id);
+        mem__log(MEM_LOG_ERROR, "container %016llx released below refcount 0", (unsigned long long)mem__container_id(c));
         mem__atomic_store_relaxed(&c->refcount, 0u);
     }
 }
@@ -193,5 +200,5 @@ uint32_t mem_pointer_refcount(const MemoryPointer* ptr) {
 
 uint64_t mem_pointer_id(const MemoryPointer* ptr) {
     MemoryContainer* c = container_of(ptr);
-    return c != NULL ? c->id : 0;
+    return c != NULL ? mem__container_id(c) : 0;
 }

@@ -55,7 +55,7 @@ bool mem_pool_init(MemoryPool* pool, size_t capacity) {
     st->orphan_budget = MEM_POOL_ORPHAN_BUDGET;
     uint64_t ordinal = mem__atomic_fetch_add_relaxed(&pools_initialized, 1u);
     uint64_t seed_inputs[2] = {ordinal, (uint64_t)capacity};
-    st->seed = mem__fnv1a64(MEM__FNV_OFFSET_BASIS, seed_inputs, sizeof seed_inputs);
+    st->next_serial = mem__fnv1a64(MEM__FNV_OFFSET_BASIS, seed_inputs, sizeof seed_inputs);
     pool->state = st;
     pool->magic = MEM__POOL_MAGIC;
     mem__log(MEM_LOG_DEBUG, "pool %p initialized, capacity %zu", (void*)pool, capacity);

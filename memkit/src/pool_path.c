@@ -9,27 +9,27 @@
 MemoryContainer* mem__pool_obtain(struct mem__pool_state* st, size_t size) {
     unsigned cls = mem__size_class(size);
     mem__pool_lock(st);
-    uint64_t id = mem__container_id(st->seed, st->next_sequence++, size);
+    uint64_t serial = st->next_serial++;
     MemoryContainer* c = mem__bin_pop_fit(st, cls, MEM__REUSE_MAX_CLASS_SLACK);
     if (c != NULL) {
         st->reuse_hits++;
-        mem__container_revive(c, size, id);
+        mem__container_revive(c, size, serial);
         mem__pool_unlock(st);
         return c;
     }
     st->reuse_misses++;
     mem__pool_unlock(st);
-    return mem__pool_new_container(st, size, id);
+    return mem__pool_new_container(st, size, serial);
 }
 
-MemoryContainer* mem__pool_new_container(struct mem__pool_state* st, size_t size, uint64_t id) {
+MemoryContainer* mem__pool_new_container(struct mem__pool_state* st, size_t size, uint64_t serial) {
     unsigned cls = mem__size_class(size);
     MemoryContainer* c = mem__container_new(cls, size);
     if (c == NULL) {
         mem__out_of_memory(offsetof(MemoryContainer, data) + mem__class_capacity(cls));
         return NULL;
     }
-    c->id = id;
+    c->serial = serial;
     mem__pool_lock(st);
     bool registered = mem__registry_add(st, c);
     mem__pool_unlock(st);

@@ -11,8 +11,8 @@
 
 #if MEM_THREAD_SAFE
 
-/* Ids: each cache takes a block of 2^32 sequence numbers from its pool. */
-#define SEQUENCE_BLOCK (UINT64_C(1) << 32)
+/* Serials: each cache takes a block of 2^32 from its pool. */
+#define SERIAL_BLOCK (UINT64_C(1) << 32)
 
 static struct mem__thread_cache* attach(struct mem__thread_state* ts, struct mem__pool_state* st) {
     for (unsigned i = 0; i < MEM_THREAD_CACHE_POOLS; i++) {
@@ -23,8 +23,8 @@ static struct mem__thread_cache* attach(struct mem__thread_state* ts, struct mem
         mem__threads_lock();
         mem__pool_lock(st);
         mem__spin_lock(&cache->lock);
-        cache->next_sequence = st->next_sequence;
-        st->next_sequence += SEQUENCE_BLOCK;
+        cache->next_serial = st->next_serial;
+        st->next_serial += SERIAL_BLOCK;
         cache->next_in_pool = st->caches;
         st->caches = cache;
         mem__atomic_store_relaxed(&cache->pool, st);
@@ -83,7 +83,7 @@ static MemoryContainer* cache_take(struct mem__thread_cache* cache, unsigned cls
     for (unsigned fit = cls; fit <= last && fit < MEM__SIZE_CLASS_COUNT; fit++) {
         MemoryContainer* c = cache_pop(cache, fit);
         if (c != NULL) {
-            mem__container_revive(c, size, mem__container_id(cache->pool->seed, cache->next_sequence++, size));
+            mem__container_revive(c, size, cache->next_serial++);
             return c;
         }
     }
@@ -124,7 +124,7 @@ MemoryContainer* mem__cache_obtain(struct mem__pool_state* st, size_t size) {
     }
     mem__spin_lock(&cache->lock);
     MemoryContainer* c = cache_take(cache, cls, size);
-    uint64_t sequence = cache->next_sequence;
+    uint64_t serial = cache->next_serial;
     if (mem__likely(c != NULL)) {
         cache->hits++;
         cache->reuses++;
@@ -132,10 +132,10 @@ MemoryContainer* mem__cache_obtain(struct mem__pool_state* st, size_t size) {
         return c;
     }
     cache->misses++;
-    cache->next_sequence++;
+    cache->next_serial++;
     mem__spin_unlock(&cache->lock);
     c = refill(st, cache, cls, size);
-    return c != NULL ? c : mem__pool_new_container(st, size, mem__container_id(st->seed, sequence, size));
+    return c != NULL ? c : mem__pool_new_container(st, size, serial);
 }
 
 /* Moves every orphan of `cache` to the bins of `st`; both locked. */

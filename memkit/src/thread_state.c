@@ -12,7 +12,7 @@ static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t state_key;
 static bool key_ready = false;
 static mem__mutex threads_mutex = MEM__MUTEX_INITIALIZER;
-static _Thread_local struct mem__thread_state* current_state = NULL;
+MEM__TLS struct mem__thread_state* mem__current_state = NULL;
 
 void mem__threads_lock(void) { mem__mutex_lock(&threads_mutex); }
 
@@ -20,18 +20,14 @@ void mem__threads_unlock(void) { mem__mutex_unlock(&threads_mutex); }
 
 static void release_at_thread_exit(void* state) {
     mem__thread_state_release(state);
-    current_state = NULL;
+    mem__current_state = NULL;
 }
 
 static void create_key(void) { key_ready = pthread_key_create(&state_key, release_at_thread_exit) == 0; }
 
-struct mem__thread_state* mem__thread_state(void) {
-    struct mem__thread_state* ts = current_state;
-    if (mem__likely(ts != NULL)) {
-        return ts;
-    }
+struct mem__thread_state* mem__thread_state_create(void) {
     pthread_once(&key_once, create_key);
-    ts = mem__sys_alloc(sizeof *ts);
+    struct mem__thread_state* ts = mem__sys_alloc(sizeof *ts);
     if (ts == NULL) {
         mem__out_of_memory(sizeof *ts);
         return NULL;
@@ -42,7 +38,7 @@ struct mem__thread_state* mem__thread_state(void) {
         mem__set_error(MEM_ERR_OUT_OF_MEMORY);
         return NULL;
     }
-    current_state = ts;
+    mem__current_state = ts;
     return ts;
 }
 
@@ -80,7 +76,7 @@ void mem__thread_state_release(struct mem__thread_state* ts) {
 
 /* The main thread never runs key destructors: return its state at process exit. */
 __attribute__((destructor)) static void release_main_thread_state(void) {
-    struct mem__thread_state* ts = current_state;
+    struct mem__thread_state* ts = mem__current_state;
     if (ts != NULL) {
         if (key_ready) {
             pthread_setspecific(state_key, NULL);

@@ -20,7 +20,7 @@ static void report(validation* v, const char* invariant, const MemoryContainer* 
     if (v->failures++ < MAX_REPORTED_FAILURES) {
         if (c != NULL) {
             mem__log(MEM_LOG_ERROR, "validate: %s (container %p, slot %" PRIu32 ", id %016" PRIx64 ")", invariant,
-                     (const void*)c, c->index, c->id);
+                     (const void*)c, c->index, mem__container_id(c));
         } else {
             mem__log(MEM_LOG_ERROR, "validate: %s", invariant);
         }
@@ -174,7 +174,7 @@ bool mem_pool_dump_to(MemoryPool* pool, FILE* out, bool detailed) {
     mem__caches_lock_all(st);
     for (size_t i = 0; i < st->count; i++) {
         const MemoryContainer* c = st->registry[i];
-        fprintf(out, "  [%zu] id %016" PRIx64 " %-6s refs %" PRIu32 " size %zu capacity %zu\n", i, c->id,
+        fprintf(out, "  [%zu] id %016" PRIx64 " %-6s refs %" PRIu32 " size %zu capacity %zu\n", i, mem__container_id(c),
                 state_name(c->state), mem__atomic_load_relaxed(&c->refcount), c->size, mem__container_capacity(c));
     }
     mem__caches_unlock_all(st);

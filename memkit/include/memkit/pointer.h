@@ -20,11 +20,12 @@ extern "C" {
 #endif
 
 /* One contiguous block and its header (32 bytes on x86-64 with MEM_ALIGNMENT <= 32).
- * Callers may read `size`, `id` and `data`, and write `data[0..size)` of a container
- * they do not share (mem_pointer_write gives a safe writable view). */
+ * Callers may read `size` and `data`, and write `data[0..size)` of a container they
+ * do not share (mem_pointer_write gives a safe writable view). Its deterministic id
+ * is mem_pointer_id(). */
 typedef struct MemoryContainer {
     size_t size;       /* usable bytes requested */
-    uint64_t id;       /* deterministic FNV-1a 64 id: same program, same ids */
+    uint64_t serial;   /* private: the pool's seed plus a sequence number; see mem_pointer_id */
     uint32_t refcount; /* handles referring to it; use mem_pointer_refcount */
     uint32_t index;    /* private: slot in the pool registry */
     uint32_t magic;    /* private: detects use after release */
@@ -91,7 +92,10 @@ MEM_API size_t mem_pointer_size(const MemoryPointer* ptr);
  * 0 with an error code if invalid or unallocated. */
 MEM_API uint32_t mem_pointer_refcount(const MemoryPointer* ptr);
 
-/* Deterministic id of `ptr`'s container; 0 with an error code if invalid or unallocated. */
+/* Deterministic id of `ptr`'s container: FNV-1a 64 over its serial (the pool's seed
+ * plus an allocation sequence number) and its size, never an address, so the same
+ * single-threaded program gets the same ids in every run. 0 with an error code if
+ * invalid or unallocated. */
 MEM_API uint64_t mem_pointer_id(const MemoryPointer* ptr);
 
 #ifdef __cplusplus
