@@ -67,12 +67,11 @@ MemoryArena* mem_arena_create(size_t size) {
     return mem__arena_new(size);
 }
 
-/* Bytes needed in `chunk` to place `size` bytes at `alignment`, or SIZE_MAX. */
+/* Bytes needed in `chunk` to place `size` bytes at `alignment` (size is bounded by
+ * MEM_MAX_ALLOCATION, so this cannot overflow). */
 static size_t bytes_needed(const mem__arena_chunk* chunk, size_t size, size_t alignment) {
     uintptr_t at = (uintptr_t)(chunk->data + chunk->used);
-    size_t padding = (size_t)(mem__align_up(at, alignment) - at);
-    size_t needed;
-    return mem__add_overflows(padding, size, &needed) ? SIZE_MAX : needed;
+    return (size_t)(mem__align_up(at, alignment) - at) + size;
 }
 
 static void* bump(mem__arena_chunk* chunk, size_t needed, size_t size) {
@@ -81,7 +80,9 @@ static void* bump(mem__arena_chunk* chunk, size_t needed, size_t size) {
     return result;
 }
 
-static void* arena_alloc(MemoryArena* arena, size_t size, size_t alignment) {
+/* The current chunk is full: move on to a kept chunk that fits, or chain a new one.
+ * Also answers bad arguments, which the fast path only screens. */
+__attribute__((noinline)) static void* arena_alloc_slow(MemoryArena* arena, size_t size, size_t alignment) {
     if (mem__arena_check(arena) == NULL) {
         return NULL;
     }
@@ -93,7 +94,7 @@ static void* arena_alloc(MemoryArena* arena, size_t size, size_t alignment) {
     }
     mem__arena_chunk* chunk = arena->current;
     size_t needed = bytes_needed(chunk, size, alignment);
-    if (mem__likely(needed <= chunk->capacity - chunk->used)) {
+    if (needed <= chunk->capacity - chunk->used) {
         return bump(chunk, needed, size);
     }
     /* Chunks kept by an earlier rewind come next in the chain. */
@@ -117,6 +118,19 @@ static void* arena_alloc(MemoryArena* arena, size_t size, size_t alignment) {
     arena->current = fresh;
     arena->total_capacity += capacity;
     return bump(fresh, bytes_needed(fresh, size, alignment), size);
+}
+
+/* The fast path: a valid arena, 0 < size <= MEM_MAX_ALLOCATION (one unsigned compare)
+ * and room in the current chunk. Everything else goes to arena_alloc_slow. */
+static inline void* arena_alloc(MemoryArena* arena, size_t size, size_t alignment) {
+    if (mem__likely(arena != NULL && arena->magic == MEM__ARENA_MAGIC && size - 1 < MEM_MAX_ALLOCATION)) {
+        mem__arena_chunk* chunk = arena->current;
+        size_t needed = bytes_needed(chunk, size, alignment);
+        if (mem__likely(needed <= chunk->capacity - chunk->used)) {
+            return bump(chunk, needed, size);
+        }
+    }
+    return arena_alloc_slow(arena, size, alignment);
 }
 
 void* mem_arena_alloc(MemoryArena* arena, size_t size) { return arena_alloc(arena, size, MEM_ALIGNMENT); }
