@@ -164,7 +164,7 @@ def main():
     out += [f"| {t} | {'met' if m else '**missed**'} | {v} |" for t, m, v in goals]
     out += ["", "Where a goal is missed, the analysis is in [performance-analysis.md](performance-analysis.md).", ""]
     with open(os.path.join(docs, "performance.md"), "w") as f:
-        f.write("\n".join(lines[:8] + out + lines[8:]) + "\n")
+        f.write("\n".join(lines[:8] + [""] + out + lines[8:]) + "\n")
 
 
 def gnuplot(script):

@@ -356,6 +356,10 @@ MemoryPointer* mem__pointer_check(const MemoryPointer* ptr);
 /* The state of `pool` if it is valid and, when `ptr` holds a container, its pool;
  * else NULL with MEM_ERR_NULL_ARGUMENT, MEM_ERR_INVALID_POOL or MEM_ERR_WRONG_POOL. */
 struct mem__pool_state* mem__pointer_pool(const MemoryPointer* ptr, MemoryPool* pool);
+/* The container of a valid, allocated pointer whose pool is alive, or NULL with
+ * MEM_ERR_NULL_ARGUMENT, MEM_ERR_INVALID_POINTER, MEM_ERR_NOT_ALLOCATED or
+ * MEM_ERR_INVALID_POOL. */
+MemoryContainer* mem__container_of(const MemoryPointer* ptr);
 /* False with MEM_ERR_ZERO_SIZE or MEM_ERR_SIZE_OVERFLOW unless 0 < size <= max. */
 bool mem__check_size(size_t size);
 

@@ -120,6 +120,9 @@ MemoryPointer* mem_pointer_share(const MemoryPointer* src, const char* name) {
     if (src->container == NULL) {
         return mem__fail_null(MEM_ERR_NOT_ALLOCATED);
     }
+    if (mem__pool_state_of(src->pool) == NULL) {
+        return NULL; /* its pool was destroyed, and its container with it */
+    }
     MemoryPointer* handle = mem__handle_alloc();
     if (handle == NULL) {
         return NULL;
@@ -174,31 +177,34 @@ void* mem_pointer_write(MemoryPointer* ptr, MemoryPool* pool) {
     return copy->data;
 }
 
-/* The container of a valid, allocated pointer, or NULL with the error set. */
-static MemoryContainer* container_of(const MemoryPointer* ptr) {
+MemoryContainer* mem__container_of(const MemoryPointer* ptr) {
     if (mem__pointer_check(ptr) == NULL) {
         return NULL;
     }
     MemoryContainer* c = mem__atomic_load_acquire(&ptr->container);
-    return c != NULL ? c : mem__fail_null(MEM_ERR_NOT_ALLOCATED);
+    if (c == NULL) {
+        return mem__fail_null(MEM_ERR_NOT_ALLOCATED);
+    }
+    /* A destroyed pool took its containers with it. */
+    return mem__pool_state_of(ptr->pool) != NULL ? c : NULL;
 }
 
 const void* mem_pointer_data(const MemoryPointer* ptr) {
-    MemoryContainer* c = container_of(ptr);
+    MemoryContainer* c = mem__container_of(ptr);
     return c != NULL ? c->data : NULL;
 }
 
 size_t mem_pointer_size(const MemoryPointer* ptr) {
-    MemoryContainer* c = container_of(ptr);
+    MemoryContainer* c = mem__container_of(ptr);
     return c != NULL ? c->size : 0;
 }
 
 uint32_t mem_pointer_refcount(const MemoryPointer* ptr) {
-    MemoryContainer* c = container_of(ptr);
+    MemoryContainer* c = mem__container_of(ptr);
     return c != NULL ? mem__atomic_load_relaxed(&c->refcount) : 0;
 }
 
 uint64_t mem_pointer_id(const MemoryPointer* ptr) {
-    MemoryContainer* c = container_of(ptr);
+    MemoryContainer* c = mem__container_of(ptr);
     return c != NULL ? mem__container_id(c) : 0;
 }

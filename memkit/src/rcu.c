@@ -93,14 +93,11 @@ static void leave_read_section(void) {}
 #endif
 
 const void* mem_pointer_read_lock(const MemoryPointer* ptr, size_t* size) {
-    if (mem__pointer_check(ptr) == NULL) {
-        return NULL;
-    }
     enter_read_section();
-    const MemoryContainer* c = mem__atomic_load_acquire(&ptr->container);
+    const MemoryContainer* c = mem__container_of(ptr);
     if (c == NULL) {
         leave_read_section();
-        return mem__fail_null(MEM_ERR_NOT_ALLOCATED);
+        return NULL;
     }
     if (size != NULL) {
         *size = c->size;

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer target (clang, -fsanitize=fuzzer,address,undefined) in the
+# thread-safe and the MEM_THREAD_SAFE=0 variants, and fuzzes each from the seed
+# corpus in fuzz/corpus (copied: the committed corpus is not modified).
+# Usage: fuzz/run.sh [SECONDS_THREADSAFE] [SECONDS_NOTHREADS] [JOBS]   (default 45 15 1)
+# A long run (docs/security.md): fuzz/run.sh 900 0 2  -> 30 CPU-minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-45}"; seconds_nothreads="${2:-15}"; jobs="${3:-1}"
+out=build/fuzz
+mkdir -p "$out"
+flags=(-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+       -Wall -Wextra -Werror -Imemkit/include -DMEMKIT_BUILDING)
+clang "${flags[@]}" memkit/src/*.c fuzz/api_fuzzer.c -lurcu-bp -lurcu-common -pthread -o "$out/api_fuzzer"
+clang "${flags[@]}" -DMEM_THREAD_SAFE=0 memkit/src/*.c fuzz/api_fuzzer.c -o "$out/api_fuzzer_nothreads"
+export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1:malloc_limit_mb=4096"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+fuzz() { # fuzz BINARY SECONDS
+    [[ "$2" -gt 0 ]] || return 0
+    local corpus
+    corpus=$(mktemp -d)
+    cp fuzz/corpus/* "$corpus/"
+    echo "=== $(basename "$1"): $2 s, $jobs job(s)"
+    local parallel=()
+    [[ "$jobs" -gt 1 ]] && parallel=(-fork="$jobs")
+    local log="$out/$(basename "$1").log" status=0
+    "$1" "${parallel[@]}" -max_total_time="$2" -max_len=4096 -rss_limit_mb=4096 -print_final_stats=1 \
+         -artifact_prefix="$out/" "$corpus" > "$log" 2>&1 || status=$?
+    grep -E "^#[0-9]+.*(INITED|DONE)|cov:.*ft:|stat::|ERROR|SUMMARY|crash-|leak-|check failed" "$log" | tail -12
+    cp -n "$corpus"/* "$out/" 2>/dev/null || true
+    rm -rf "$corpus"
+    if [[ $status -ne 0 ]]; then echo "FAIL: $(basename "$1") found a problem (see $out)"; return 1; fi
+    echo "ok: $(basename "$1") ran $2 s without a finding"
+}
+fuzz "$out/api_fuzzer" "$seconds"
+fuzz "$out/api_fuzzer_nothreads" "$seconds_nothreads"
