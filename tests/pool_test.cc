@@ -286,3 +286,43 @@ TEST(Pool, DestroyFreesLiveContainersAndInvalidatesTheirHandles) {
     EXPECT_EQ(MEM_ERR_INVALID_POOL, mem_last_error());
     memkit_test::CountingAllocator::Uninstall();
 }
+
+TEST(Pool, LargeOrphansAreReusedThroughThePoolBins) {
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 8));
+    MemoryPointer* p = Allocated(&pool, 320 * 1024);  // too large for thread caches
+    MemoryContainer* c = p->container;
+    ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+    MemoryPointer* q = Allocated(&pool, 300 * 1024);
+    EXPECT_EQ(c, q->container);
+    EXPECT_EQ(1u, Stats(&pool).reuse_hits);
+    char buffer[4096] = {0};
+    FILE* out = fmemopen(buffer, sizeof buffer - 1, "w");
+    MemoryPointer* r = Allocated(&pool, 320 * 1024);
+    ASSERT_TRUE(mem_pointer_destroy(r, &pool));  // an orphan in the pool's bins
+    ASSERT_TRUE(mem_pool_dump_to(&pool, out, true));
+    fclose(out);
+    EXPECT_NE(std::string::npos, std::string(buffer).find(" orphan "));
+    ASSERT_TRUE(mem_pointer_destroy(q, &pool));
+    mem_pool_destroy(&pool);
+}
+
+TEST(Pool, ValidateReportsACorruptState) {
+    memkit_test::LogCapture log;
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 8));
+    MemoryPointer* p = Allocated(&pool, 64);
+    uint8_t saved = p->container->state;
+    p->container->state = 9;
+    EXPECT_FALSE(mem_pool_validate(&pool));
+    EXPECT_TRUE(log.Contains("container state is live, orphan or cached"));
+    char buffer[1024] = {0};
+    FILE* out = fmemopen(buffer, sizeof buffer - 1, "w");
+    ASSERT_TRUE(mem_pool_dump_to(&pool, out, true));
+    fclose(out);
+    EXPECT_NE(std::string::npos, std::string(buffer).find("corrupt"));
+    p->container->state = saved;
+    EXPECT_TRUE(mem_pool_validate(&pool));
+    ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+    mem_pool_destroy(&pool);
+}

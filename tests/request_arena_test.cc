@@ -110,3 +110,21 @@ TEST(RequestArena, MisuseIsRefused) {
     EXPECT_FALSE(mem_request_arena_release(nullptr));
     EXPECT_EQ(MEM_ERR_NULL_ARGUMENT, mem_last_error());
 }
+
+TEST(RequestArena, KeptChunksAreWalkedBeforeNewOnesAreMade) {
+    std::thread([] {
+        MemoryArena* a = mem_request_arena_acquire();
+        ASSERT_NE(nullptr, a);
+        for (int i = 0; i < 4; i++) ASSERT_NE(nullptr, mem_arena_alloc(a, 12000));  // chains chunks
+        size_t capacity = mem_arena_capacity(a);
+        ASSERT_TRUE(mem_request_arena_release(a));
+        EXPECT_EQ(capacity, mem_arena_capacity(a));  // within the per-thread budget: all kept
+        memkit_test::CountingAllocator counting;
+        counting.Install();
+        MemoryArena* again = mem_request_arena_acquire();
+        for (int i = 0; i < 4; i++) EXPECT_NE(nullptr, mem_arena_alloc(again, 12000));
+        memkit_test::CountingAllocator::Uninstall();
+        EXPECT_EQ(0, counting.calls.load());  // the kept chunks served it
+        EXPECT_TRUE(mem_request_arena_release(again));
+    }).join();
+}

@@ -235,3 +235,63 @@ TEST(ThreadCache, ThreadChurnLeaksNothing) {
     EXPECT_TRUE(mem_pool_validate(&pool));
     mem_pool_destroy(&pool);
 }
+
+TEST(ThreadCache, ManyPoolsAlternatingAndMoreThanTheCacheSlots) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "no caches in the single-threaded build";
+    constexpr int kPools = 10;  // more than MEM_THREAD_CACHE_POOLS (8): the rest use the locked path
+    MemoryPool pools[kPools];
+    for (auto& p : pools) ASSERT_TRUE(mem_pool_init(&p, 4));
+    for (int round = 0; round < 3; round++) {
+        for (auto& p : pools) {  // alternating pools: the cache hint misses every time
+            EXPECT_TRUE(AllocateAndDestroy(&p, 100));
+            EXPECT_TRUE(AllocateAndDestroy(&p, 100));
+        }
+    }
+    for (auto& p : pools) {
+        MemPoolStats s = Stats(&p);
+        EXPECT_EQ(0u, s.live_containers);
+        EXPECT_EQ(1u, s.orphaned_containers);  // reused, cached or not
+        EXPECT_EQ(5u, s.reuse_hits);
+        EXPECT_TRUE(mem_pool_validate(&p));
+        mem_pool_destroy(&p);
+    }
+}
+
+TEST(ThreadCache, SpillPastTheBudgetFreesOrphans) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "no caches in the single-threaded build";
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 16));
+    ASSERT_TRUE(mem_pool_set_orphan_budget(&pool, 0));
+    std::vector<MemoryPointer*> ptrs;
+    for (int i = 0; i < 100; i++) {
+        MemoryPointer* p = mem_pointer_create("c", 64);
+        ASSERT_TRUE(mem_pointer_allocate(p, 64, &pool));
+        ptrs.push_back(p);
+    }
+    for (MemoryPointer* p : ptrs) ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+    MemPoolStats s = Stats(&pool);
+    EXPECT_EQ(s.cached_containers, s.orphaned_containers);  // nothing kept beyond the cache
+    EXPECT_EQ(100u - s.cached_containers, s.orphans_freed);
+    EXPECT_TRUE(mem_pool_validate(&pool));
+    mem_pool_destroy(&pool);
+}
+
+TEST(ThreadCache, ThreadStateOutOfMemoryFallsBackToThePool) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build";
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 16));
+    std::thread([&] {
+        memkit_test::CountingAllocator counting;
+        counting.fail_at = 1;  // the thread's state cannot be made
+        counting.Install();
+        MemoryPointer* p = mem_pointer_create("p", 64);  // the handle comes from the shared slab
+        ASSERT_NE(nullptr, p);
+        EXPECT_EQ(MEM_ERR_OUT_OF_MEMORY, mem_last_error());  // reported, though the call succeeded
+        EXPECT_TRUE(mem_pointer_allocate(p, 64, &pool));
+        EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+        memkit_test::CountingAllocator::Uninstall();
+        EXPECT_EQ(1, counting.failures.load());
+    }).join();
+    EXPECT_TRUE(mem_pool_validate(&pool));
+    mem_pool_destroy(&pool);
+}

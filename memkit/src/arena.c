@@ -8,11 +8,9 @@
 
 mem__slab mem__arena_slab = MEM__SLAB_INITIALIZER(MEM__SLAB_ARENAS, sizeof(MemoryArena));
 
+/* A chunk of `capacity` bytes (at most 2 * MEM_MAX_ALLOCATION + 4096: no overflow). */
 static mem__arena_chunk* chunk_new(size_t capacity) {
-    size_t bytes;
-    if (mem__add_overflows(sizeof(mem__arena_chunk), capacity, &bytes)) {
-        return mem__fail_null(MEM_ERR_SIZE_OVERFLOW);
-    }
+    size_t bytes = sizeof(mem__arena_chunk) + capacity;
     mem__arena_chunk* chunk = mem__sys_alloc(bytes);
     if (chunk == NULL) {
         mem__out_of_memory(bytes);

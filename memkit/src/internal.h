@@ -104,7 +104,6 @@ void mem__out_of_memory(size_t requested);
 void mem__wipe(void* block, size_t size);
 
 /* ---- checked size arithmetic */
-static inline bool mem__add_overflows(size_t a, size_t b, size_t* sum) { return __builtin_add_overflow(a, b, sum); }
 static inline bool mem__mul_overflows(size_t a, size_t b, size_t* product) {
     return __builtin_mul_overflow(a, b, product);
 }

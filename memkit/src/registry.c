@@ -45,10 +45,8 @@ void mem__registry_remove(struct mem__pool_state* st, MemoryContainer* c) {
     /* Hysteresis: shrink to half only below a quarter full, so a pool hovering
      * around a boundary does not resize on every add and remove. */
     if (st->capacity > st->initial_capacity && st->count < st->capacity / 4) {
+        /* Capacities are the initial one times a power of two: half never undershoots. */
         size_t target = st->capacity / 2;
-        if (target < st->initial_capacity) {
-            target = st->initial_capacity;
-        }
         if (!registry_resize(st, target)) {
             /* The larger array stays: harmless, but the failure is still reported to
              * the OOM handler (called with the pool locked; it must not use pools). */
