@@ -295,3 +295,22 @@ TEST(ThreadCache, ThreadStateOutOfMemoryFallsBackToThePool) {
     EXPECT_TRUE(mem_pool_validate(&pool));
     mem_pool_destroy(&pool);
 }
+
+TEST(ThreadCache, ThreadExitFreesWhatPassesTheBudget) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build";
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 16));
+    std::thread([&] {
+        for (int i = 0; i < 10; i++) EXPECT_TRUE(AllocateAndDestroy(&pool, MixedSize(i)));
+        EXPECT_GT(Stats(&pool).cached_containers, 0u);
+        // Lowered while this thread's cache holds orphans: the cache is not touched now...
+        EXPECT_TRUE(mem_pool_set_orphan_budget(&pool, 0));
+    }).join();
+    // ...but at thread exit the returned orphans pass the budget and are freed.
+    MemPoolStats s = Stats(&pool);
+    EXPECT_EQ(0u, s.orphaned_containers);
+    EXPECT_EQ(0u, s.cached_containers);
+    EXPECT_GT(s.orphans_freed, 0u);
+    EXPECT_TRUE(mem_pool_validate(&pool));
+    mem_pool_destroy(&pool);
+}

@@ -90,12 +90,10 @@ __attribute__((noinline)) static void* arena_alloc_slow(MemoryArena* arena, size
     if (size > MEM_MAX_ALLOCATION) {
         return mem__fail_null(MEM_ERR_SIZE_OVERFLOW);
     }
+    /* Valid arguments reach here only when the current chunk is full. Chunks kept by
+     * an earlier rewind come next in the chain. */
     mem__arena_chunk* chunk = arena->current;
-    size_t needed = bytes_needed(chunk, size, alignment);
-    if (needed <= chunk->capacity - chunk->used) {
-        return bump(chunk, needed, size);
-    }
-    /* Chunks kept by an earlier rewind come next in the chain. */
+    size_t needed;
     while (chunk->next != NULL) {
         chunk = chunk->next;
         arena->current = chunk;

@@ -127,8 +127,12 @@ bool mem_pointer_publish(MemoryPointer* ptr, const void* data, size_t size, Memo
         return false;
     }
     memcpy(fresh->data, data, size);
-    ptr->pool = pool;
-    ptr->flags |= MEM__POINTER_PUBLISHED;
+    if (old == NULL || !(ptr->flags & MEM__POINTER_PUBLISHED)) {
+        /* First publish only: readers read these fields, so later publishes leave
+         * them alone; the release store below orders them before the container. */
+        ptr->pool = pool;
+        ptr->flags |= MEM__POINTER_PUBLISHED;
+    }
     mem__atomic_store_release(&ptr->container, fresh);
     if (old != NULL) {
         mem__rcu_release_deferred(st, old);
