@@ -34,7 +34,16 @@ for e in quickstart pool_tour; do
 done
 lcov --quiet --capture --directory "$out/obj" --rc lcov_branch_coverage=1 --output-file "$out/all.info" 2>/dev/null
 lcov --quiet --extract "$out/all.info" "*/memkit/src/*" --rc lcov_branch_coverage=1 --output-file "$out/memkit.info"
-lcov --summary "$out/memkit.info" --rc lcov_branch_coverage=1 2>&1 | grep -E "lines|branches"
+summary=$(lcov --summary "$out/memkit.info" --rc lcov_branch_coverage=1 2>&1 | grep -E "lines|branches")
+echo "$summary"
 genhtml --quiet --branch-coverage "$out/memkit.info" --output-directory "$out/html" >/dev/null 2>&1 || true
 echo "uncovered lines (file:line):"
 awk -F'[:,]' '/^SF:/ {file=$2; sub(".*/memkit/", "memkit/", file)} /^DA:/ && $3 == 0 {print "  " file ":" $2}' "$out/memkit.info"
+# The goals: at least 95% of lines and 85% of branches.
+lines=$(awk '/lines/ {gsub("%", "", $2); print $2}' <<<"$summary")
+branches=$(awk '/branches/ {gsub("%", "", $2); print $2}' <<<"$summary")
+if awk -v l="$lines" -v b="$branches" 'BEGIN { exit !(l >= 95 && b >= 85) }'; then
+    echo "PASS: coverage goals met (lines $lines% >= 95%, branches $branches% >= 85%)"
+else
+    echo "FAIL: coverage below the goals (lines $lines%, branches $branches%)"; exit 1
+fi

@@ -2,7 +2,8 @@
 # The whole test suite: installs missing packages, then runs every test in the
 # default build and in the nothreads, debug, asan, ubsan and tsan configurations,
 # builds everything with clang (-Werror), builds and runs the separate consumer
-# workspace (examples/consumer) and checks `make install` + pkg-config.
+# workspace (examples/consumer), checks `make install` + pkg-config, fuzzes for a
+# minute (fuzz/run.sh), runs the tests under valgrind and measures coverage.
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,9 @@ run tsan bazel test --config=tsan //...
 run clang bazel build --config=clang //...
 run consumer-workspace consumer
 run make-install-pkg-config bash tests/install_test.sh
+run fuzz bash fuzz/run.sh 45 15
+run valgrind bash tests/valgrind.sh
+run coverage bash tests/coverage.sh
 rm -f "$log"
 echo "tests: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

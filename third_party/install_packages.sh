@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(bazel-bootstrap build-essential clang libclang-rt-14-dev libgtest-dev libgmock-dev
           libbenchmark-dev liburcu-dev libuv1-dev valgrind pkg-config socat
-          libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev "$@")
+          libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev lcov "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
