@@ -227,10 +227,17 @@ static bool take_from_another_thread(Held* out) {
 
 /* ---- operations ------------------------------------------------------------------ */
 
-static void op_share(Worker* w) {
-    uint32_t index = (uint32_t)(next_random(w) % opt.slots);
-    Slot* s = &slots[index];
+/* Picks a random slot and locks it. */
+static Slot* lock_random_slot(Worker* w, uint32_t* index) {
+    *index = (uint32_t)(next_random(w) % opt.slots);
+    Slot* s = &slots[*index];
     pthread_mutex_lock(&s->lock);
+    return s;
+}
+
+static void op_share(Worker* w) {
+    uint32_t index;
+    Slot* s = lock_random_slot(w, &index);
     if (s->ptr == NULL) {
         refill_slot(w, index);
         pthread_mutex_unlock(&s->lock);
@@ -262,9 +269,8 @@ static void op_share(Worker* w) {
 }
 
 static void op_write(Worker* w) {
-    uint32_t index = (uint32_t)(next_random(w) % opt.slots);
-    Slot* s = &slots[index];
-    pthread_mutex_lock(&s->lock);
+    uint32_t index;
+    Slot* s = lock_random_slot(w, &index);
     if (s->ptr == NULL) {
         refill_slot(w, index);
     } else {
@@ -282,9 +288,8 @@ static void op_write(Worker* w) {
 }
 
 static void op_destroy(Worker* w) {
-    uint32_t index = (uint32_t)(next_random(w) % opt.slots);
-    Slot* s = &slots[index];
-    pthread_mutex_lock(&s->lock);
+    uint32_t index;
+    Slot* s = lock_random_slot(w, &index);
     if (s->ptr != NULL) {
         check_payload(mem_pointer_data(s->ptr), s->size, index, s->version, INV_LOST_WRITE);
         if (!mem_pointer_destroy(s->ptr, &pool)) {
