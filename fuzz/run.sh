@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer target (clang, -fsanitize=fuzzer,address,undefined) in the
 # thread-safe and the MEM_THREAD_SAFE=0 variants, and fuzzes each from the seed
-# corpus in fuzz/corpus (copied: the committed corpus is not modified).
+# corpus in fuzz/corpus (copied: the committed corpus is not modified; what a run
+# finds is left in build/fuzz/grown-corpus, to merge with -merge=1 when worthwhile).
 # Usage: fuzz/run.sh [SECONDS_THREADSAFE] [SECONDS_NOTHREADS] [JOBS]   (default 45 15 1)
 # A long run (docs/security.md): fuzz/run.sh 900 0 2  -> 30 CPU-minutes.
 set -euo pipefail
@@ -27,7 +28,7 @@ fuzz() { # fuzz BINARY SECONDS
     "$1" "${parallel[@]}" -max_total_time="$2" -max_len=4096 -rss_limit_mb=4096 -print_final_stats=1 \
          -artifact_prefix="$out/" "$corpus" > "$log" 2>&1 || status=$?
     grep -E "^#[0-9]+.*(INITED|DONE)|cov:.*ft:|stat::|ERROR|SUMMARY|crash-|leak-|check failed" "$log" | tail -12
-    cp -n "$corpus"/* "$out/" 2>/dev/null || true
+    mkdir -p "$out/grown-corpus" && cp -n "$corpus"/* "$out/grown-corpus/" 2>/dev/null || true
     rm -rf "$corpus"
     if [[ $status -ne 0 ]]; then echo "FAIL: $(basename "$1") found a problem (see $out)"; return 1; fi
     echo "ok: $(basename "$1") ran $2 s without a finding"
