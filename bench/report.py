@@ -11,15 +11,18 @@ PEERS = ["glibc", "jemalloc", "mimalloc", "tcmalloc"]
 
 
 def load(path):
-    with open(path) as f:
-        data = json.load(f)
+    """Medians of BINARY.json plus the single memory run of BINARY_memory.json."""
     results = {}
-    for b in data["benchmarks"]:
-        if b.get("aggregate_name", "median") != "median" and b.get("run_type") == "aggregate":
-            continue
-        name = b.get("run_name", b["name"])
-        results[name] = b
-    return data["context"], results
+    context = None
+    for part in [path, path.replace(".json", "_memory.json")]:
+        with open(part) as f:
+            data = json.load(f)
+        context = context or data["context"]
+        for b in data["benchmarks"]:
+            if b.get("aggregate_name", "median") != "median" and b.get("run_type") == "aggregate":
+                continue
+            results[b.get("run_name", b["name"])] = b
+    return context, results
 
 
 def ns(b):
@@ -142,7 +145,8 @@ def main():
     meta = memkit["memory/metadata_memkit/iterations:1"]
     lines += ["## 7. Memory", "",
               "Resident memory added by a seeded churn of mixed sizes (64 B to 128 KiB, 20,000 live, 400,000",
-              "replacements): while the working set is live, and after everything was freed.", "",
+              "replacements), measured once per allocator in a fresh process: while the working set is live,",
+              "and after everything was freed.", "",
               "| allocator | live working set (KiB) | after freeing all (KiB) |", "| --- | --- | --- |",
               f"| libmemkit | {mk_live:.0f} | {mk_after:.0f} |"]
     best_live = None
