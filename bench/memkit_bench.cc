@@ -73,8 +73,10 @@ static void BM_Lifecycle(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_Lifecycle)->Name("lifecycle/memkit")->Arg(64)->Arg(1024)->Arg(16384);
+#if MEM_THREAD_SAFE  // the multi-threaded workloads need the thread-safe build
 // 5. The same on 1, 2 and 4 threads sharing one pool.
 BENCHMARK(BM_Lifecycle)->Name("threads/memkit")->Arg(1024)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
+#endif
 
 // 3. Share + release of one container: uncontended, and with threads contending.
 static void BM_ShareRelease(benchmark::State& state) {
@@ -92,7 +94,11 @@ static void BM_ShareRelease(benchmark::State& state) {
     if (state.thread_index() == 0) mem_pointer_destroy(root, pool);
     state.SetItemsProcessed(state.iterations());
 }
+#if MEM_THREAD_SAFE
 BENCHMARK(BM_ShareRelease)->Name("share_release/memkit")->Threads(1)->Threads(2)->UseRealTime();
+#else
+BENCHMARK(BM_ShareRelease)->Name("share_release/memkit")->Threads(1)->UseRealTime();
+#endif
 
 // 4. Copy-on-write of a shared 4 KB container.
 static void BM_CowWrite(benchmark::State& state) {
@@ -111,17 +117,14 @@ static void BM_CowWrite(benchmark::State& state) {
 }
 BENCHMARK(BM_CowWrite)->Name("cow/memkit_write");
 
+#if MEM_THREAD_SAFE
 // 6. Producer / consumer: one thread allocates, another destroys.
 static void BM_ProducerConsumer(benchmark::State& state) {
     MemoryPool* pool = SharedPool();
     bench::SpscQueue queue;
     std::atomic<bool> stop{false};
-    std::thread consumer([&] {
-        void* p;
-        while (!stop.load(std::memory_order_acquire) || queue.Pop(&p)) {
-            if (queue.Pop(&p)) mem_pointer_destroy(static_cast<MemoryPointer*>(p), pool);
-        }
-    });
+    std::thread consumer(
+        [&] { queue.Drain(stop, [pool](void* p) { mem_pointer_destroy(static_cast<MemoryPointer*>(p), pool); }); });
     for (auto _ : state) {
         MemoryPointer* p = mem_pointer_create("made", 256);
         if (!mem_pointer_allocate(p, 256, pool)) state.SkipWithError("allocate failed");
@@ -134,6 +137,7 @@ static void BM_ProducerConsumer(benchmark::State& state) {
     state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ProducerConsumer)->Name("producer_consumer/memkit")->UseRealTime();
+#endif
 
 // 7. Memory: resident memory after the churn, and metadata per container.
 static void BM_Churn(benchmark::State& state) {

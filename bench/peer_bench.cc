@@ -75,12 +75,7 @@ BENCHMARK(BM_CowCopy)->Name("cow/malloc_memcpy");
 static void BM_ProducerConsumer(benchmark::State& state) {
     bench::SpscQueue queue;
     std::atomic<bool> stop{false};
-    std::thread consumer([&] {
-        void* p;
-        while (!stop.load(std::memory_order_acquire) || queue.Pop(&p)) {
-            if (queue.Pop(&p)) std::free(p);
-        }
-    });
+    std::thread consumer([&] { queue.Drain(stop, [](void* p) { std::free(p); }); });
     for (auto _ : state) {
         void* p = std::malloc(256);
         static_cast<char*>(p)[0] = 1;

@@ -25,6 +25,21 @@ class SpscQueue {
         return true;
     }
 
+    // Consumer loop: hands every item to `consume` until `stop` is set and the ring
+    // is empty.
+    template <typename Consume>
+    void Drain(const std::atomic<bool>& stop, Consume consume) {
+        void* item;
+        for (;;) {
+            if (Pop(&item)) {
+                consume(item);
+            } else if (stop.load(std::memory_order_acquire)) {
+                while (Pop(&item)) consume(item);
+                return;
+            }
+        }
+    }
+
   private:
     static constexpr size_t kCapacity = 1024;
     void* items_[kCapacity];
