@@ -70,8 +70,9 @@ MEM_API MEM_ATTR_NODISCARD bool mem_pointer_allocate(MemoryPointer* ptr, size_t 
 MEM_API bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool);
 
 /* A new handle named `name` to `src`'s container; refcount + 1. Errors: NULL
- * argument, MEM_ERR_INVALID_POINTER, MEM_ERR_NOT_ALLOCATED, MEM_ERR_REFCOUNT_OVERFLOW,
- * MEM_ERR_OUT_OF_MEMORY. Thread-safe (src must not be destroyed concurrently). */
+ * argument, MEM_ERR_INVALID_POINTER, MEM_ERR_NOT_ALLOCATED, MEM_ERR_INVALID_POOL (its
+ * pool was destroyed), MEM_ERR_REFCOUNT_OVERFLOW, MEM_ERR_OUT_OF_MEMORY. Thread-safe
+ * (src must not be destroyed concurrently). */
 MEM_API MEM_ATTR_NODISCARD MemoryPointer* mem_pointer_share(const MemoryPointer* src, const char* name);
 
 /* Writable data of `ptr`: when its container is shared, first copies it into a new
@@ -82,7 +83,9 @@ MEM_API MEM_ATTR_NODISCARD MemoryPointer* mem_pointer_share(const MemoryPointer*
  * replaced through mem_pointer_publish; `ptr` unchanged then). */
 MEM_API MEM_ATTR_NODISCARD void* mem_pointer_write(MemoryPointer* ptr, MemoryPool* pool);
 
-/* Read-only data of `ptr`, NULL with an error code if it is invalid or unallocated. */
+/* Read-only data of `ptr`; NULL with an error code if it is invalid or unallocated,
+ * or its pool was destroyed (MEM_ERR_INVALID_POOL). The accessors below answer the
+ * same way. */
 MEM_API const void* mem_pointer_data(const MemoryPointer* ptr);
 
 /* Size in bytes of `ptr`'s container; 0 with an error code if invalid or unallocated. */
