@@ -25,8 +25,7 @@ extern "C" {
  * *size when `size` is not NULL). The buffer stays intact until the matching
  * mem_pointer_read_unlock, whatever writers publish meanwhile. Sections nest. Returns
  * NULL (and enters no section) for a NULL, invalid or unallocated pointer, or one whose
- * pool was destroyed. Any thread;
- * `ptr` must not be destroyed while readers use it. */
+ * pool was destroyed. Any thread; `ptr` must not be destroyed while readers use it. */
 MEM_API const void* mem_pointer_read_lock(const MemoryPointer* ptr, size_t* size);
 
 /* Leaves the section entered by the matching mem_pointer_read_lock. */
