@@ -111,17 +111,11 @@ bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
 }
 
 MemoryPointer* mem_pointer_share(const MemoryPointer* src, const char* name) {
-    if (mem__pointer_check(src) == NULL) {
+    if (mem__container_of(src) == NULL) {
         return NULL;
     }
     if (name == NULL) {
         return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
-    }
-    if (src->container == NULL) {
-        return mem__fail_null(MEM_ERR_NOT_ALLOCATED);
-    }
-    if (mem__pool_state_of(src->pool) == NULL) {
-        return NULL; /* its pool was destroyed, and its container with it */
     }
     MemoryPointer* handle = mem__handle_alloc();
     if (handle == NULL) {

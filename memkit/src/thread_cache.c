@@ -37,7 +37,8 @@ static struct mem__thread_cache* attach(struct mem__thread_state* ts, struct mem
     return NULL; /* more pools than cache slots: this pool uses the locked path */
 }
 
-/* The calling thread's cache for `st`, attached on first use; NULL if none. */
+/* The calling thread's cache for `st`, attached on first use; NULL if none. Use
+ * cache_for_capacity: containers too large to cache bypass the caches. */
 static struct mem__thread_cache* cache_for(struct mem__pool_state* st) {
     struct mem__thread_state* ts = mem__thread_state();
     if (mem__unlikely(ts == NULL)) {
@@ -54,6 +55,12 @@ static struct mem__thread_cache* cache_for(struct mem__pool_state* st) {
         }
     }
     return attach(ts, st);
+}
+
+/* The cache that holds containers of `capacity` bytes of `st`, or NULL (too large to
+ * cache, or no cache for this thread). */
+static struct mem__thread_cache* cache_for_capacity(struct mem__pool_state* st, size_t capacity) {
+    return capacity <= MEM_THREAD_CACHE_MAX_OBJECT ? cache_for(st) : NULL;
 }
 
 static void cache_push(struct mem__thread_cache* cache, MemoryContainer* c) {
@@ -117,8 +124,7 @@ static MemoryContainer* refill(struct mem__pool_state* st, struct mem__thread_ca
 
 MemoryContainer* mem__cache_obtain(struct mem__pool_state* st, size_t size) {
     unsigned cls = mem__size_class(size);
-    struct mem__thread_cache* cache =
-        mem__class_capacity(cls) <= MEM_THREAD_CACHE_MAX_OBJECT ? cache_for(st) : NULL;
+    struct mem__thread_cache* cache = cache_for_capacity(st, mem__class_capacity(cls));
     if (cache == NULL) {
         return mem__pool_obtain(st, size);
     }
@@ -179,7 +185,7 @@ static void spill(struct mem__pool_state* st, struct mem__thread_cache* cache, M
 void mem__cache_release(struct mem__pool_state* st, MemoryContainer* c) {
     mem__container_wipe_payload(c);
     size_t capacity = mem__container_capacity(c);
-    struct mem__thread_cache* cache = capacity <= MEM_THREAD_CACHE_MAX_OBJECT ? cache_for(st) : NULL;
+    struct mem__thread_cache* cache = cache_for_capacity(st, capacity);
     if (cache == NULL) {
         mem__pool_release_wiped(st, c);
         return;
