@@ -577,7 +577,7 @@ int main(int argc, char** argv) {
     for (unsigned k = 0; k < OP_KINDS; k++) {
         mix_total += opt.mix[k];
     }
-    mem_set_log_sink(NULL, NULL); /* expected misuse is counted, not printed */
+    if (getenv("STRESS_LOG") == NULL) mem_set_log_sink(NULL, NULL); /* expected misuse is counted, not printed */
     mem_set_oom_handler(count_oom);
     if (!mem_pool_init(&pool, opt.slots * 2u) || (slots = calloc(opt.slots, sizeof *slots)) == NULL ||
         (config = mem_pointer_create("config", opt.max_size)) == NULL) {

@@ -98,7 +98,9 @@ TEST(Arena, ResetWipesAndKeepsOnlyTheFirstChunk) {
     ASSERT_TRUE(mem_arena_reset(arena));
     EXPECT_EQ(0u, mem_arena_used(arena));
     EXPECT_EQ(256u, mem_arena_capacity(arena));
-    for (int i = 0; i < 200; i++) ASSERT_EQ(0, p[i]) << "byte " << i;  // first chunk kept, wiped
+    unsigned char wiped[200];
+    memkit_test::PeekReleased(p, wiped, sizeof wiped);
+    for (int i = 0; i < 200; i++) ASSERT_EQ(0, wiped[i]) << "byte " << i;  // first chunk kept, wiped
     unsigned char* again = static_cast<unsigned char*>(mem_arena_alloc(arena, 200));
     EXPECT_EQ(p, again);
     EXPECT_TRUE(mem_arena_destroy(arena));

@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <memory>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "memkit.h"
@@ -142,6 +147,7 @@ TEST(Pool, SwapWithLastStaysConsistentThroughRandomRemovals) {
 
 TEST(Pool, OrphansAreReusedBestFitAndReadZero) {
     MemoryPool pool;
+    if (memkit_test::kReuseIsDelayed) GTEST_SKIP() << "reuse is delayed in builds that track memory";
     ASSERT_TRUE(mem_pool_init(&pool, 8));
     MemoryPointer* p = Allocated(&pool, 1000);
     MemoryContainer* first = p->container;
@@ -188,14 +194,17 @@ TEST(Pool, TrimFreesEveryOrphan) {
 TEST(Pool, OrphanBudgetBoundsKeptBytes) {
     MemoryPool pool;
     ASSERT_TRUE(mem_pool_init(&pool, 8));
-    const size_t big = 320 * 1024;  // exactly a size class, too large for thread caches
-    ASSERT_TRUE(mem_pool_set_orphan_budget(&pool, 2 * big + big / 2));
+    // Exactly a size class, and more than a thread cache keeps: released ones go to
+    // the pool, whose budget counts the bytes of their pages.
+    const size_t big = 5u << 20;
+    const size_t page = big + 4096;
+    ASSERT_TRUE(mem_pool_set_orphan_budget(&pool, 2 * page + page / 2));
     std::vector<MemoryPointer*> ptrs;
     for (int i = 0; i < 4; i++) ptrs.push_back(Allocated(&pool, big));
     for (MemoryPointer* p : ptrs) ASSERT_TRUE(mem_pointer_destroy(p, &pool));
     MemPoolStats s = Stats(&pool);
     EXPECT_EQ(2u, s.orphaned_containers);
-    EXPECT_LE(s.orphaned_bytes, s.orphan_budget);
+    EXPECT_EQ(2 * big, s.orphaned_bytes);
     EXPECT_EQ(2u, s.orphans_freed);
     // Lowering the budget frees what no longer fits, now.
     ASSERT_TRUE(mem_pool_set_orphan_budget(&pool, 0));
@@ -213,7 +222,8 @@ TEST(Pool, StatsCountLiveOrphanedAndPeak) {
     MemPoolStats s = Stats(&pool);
     EXPECT_EQ(2u, s.live_containers);
     EXPECT_EQ(32u, s.live_bytes);
-    EXPECT_EQ(32u, s.peak_bytes);
+    const size_t peak = s.peak_bytes;  // the pool's pages: one, here
+    EXPECT_GE(peak, 32u);
     EXPECT_EQ(2u, s.reuse_misses);
     ASSERT_TRUE(mem_pointer_destroy(a, &pool));
     s = Stats(&pool);
@@ -221,11 +231,13 @@ TEST(Pool, StatsCountLiveOrphanedAndPeak) {
     EXPECT_EQ(1u, s.orphaned_containers);
     EXPECT_EQ(16u, s.orphaned_bytes);
     MemoryPointer* c = Allocated(&pool, 10);
-    EXPECT_EQ(released, c->container);
     s = Stats(&pool);
-    EXPECT_EQ(2u, s.reuse_misses);
-    EXPECT_EQ(0u, s.orphaned_containers);
-    EXPECT_EQ(32u, s.peak_bytes);
+    if (!memkit_test::kReuseIsDelayed) {
+        EXPECT_EQ(released, c->container);
+        EXPECT_EQ(2u, s.reuse_misses);
+        EXPECT_EQ(0u, s.orphaned_containers);
+    }
+    EXPECT_EQ(peak, s.peak_bytes);
     ASSERT_TRUE(mem_pointer_destroy(b, &pool));
     ASSERT_TRUE(mem_pointer_destroy(c, &pool));
     mem_pool_destroy(&pool);
@@ -239,11 +251,12 @@ TEST(Pool, ValidateReportsATamperedOrphan) {
     MemoryContainer* c = p->container;
     ASSERT_TRUE(mem_pointer_destroy(p, &pool));
     ASSERT_TRUE(mem_pool_validate(&pool));
-    c->data[40] = 0x5A;  // a write after release: the orphan is no longer wiped
+    const unsigned char damage = 0x5A, zero = 0;
+    memkit_test::PokeReleased(&c->data[40], &damage, 1);  // a write after release
     EXPECT_FALSE(mem_pool_validate(&pool));
     EXPECT_EQ(MEM_ERR_CORRUPTED, mem_last_error());
     EXPECT_TRUE(log.Contains("orphan is wiped"));
-    c->data[40] = 0;
+    memkit_test::PokeReleased(&c->data[40], &zero, 1);
     uint32_t saved = c->magic;
     c->magic = 0;
     EXPECT_FALSE(mem_pool_validate(&pool));
@@ -272,33 +285,38 @@ TEST(Pool, DumpPrintsSummaryAndContainers) {
 }
 
 TEST(Pool, DestroyFreesLiveContainersAndInvalidatesTheirHandles) {
+    memkit_test::LogCapture log;
+    MemoryPointer* warm = mem_pointer_create("warm-up", 0);  // the thread's state exists
+    ASSERT_TRUE(mem_pointer_destroy(warm, nullptr));
     memkit_test::CountingAllocator counting;
     counting.Install();
     MemoryPool pool;
     ASSERT_TRUE(mem_pool_init(&pool, 8));
-    MemoryPointer* leaked = Allocated(&pool, 20000);
-    const size_t block = offsetof(MemoryContainer, data) + 20480;  // its size class
-    EXPECT_EQ(1u, counting.LiveBlocksOfSize(block));
+    MemoryPointer* leaked = Allocated(&pool, 20000, "leaked buffer");
+    EXPECT_GT(counting.Outstanding(), 2);  // the pool, its registry and a page at least
     mem_pool_destroy(&pool);
-    EXPECT_EQ(0u, counting.LiveBlocksOfSize(block));
-    // The handle still exists; using it with the dead pool is a defined error.
-    EXPECT_FALSE(mem_pointer_destroy(leaked, &pool));
+    EXPECT_EQ(0, counting.Outstanding()) << "destroy left system memory behind";
+    EXPECT_TRUE(log.Contains("destroyed with live containers: 1 live container(s), 20000 bytes"));
+    EXPECT_TRUE(log.Contains("held by \"leaked buffer\""));
+    // The handle still exists; its use reports the dead pool, and it can be destroyed.
+    EXPECT_EQ(nullptr, mem_pointer_data(leaked));
     EXPECT_EQ(MEM_ERR_INVALID_POOL, mem_last_error());
+    EXPECT_TRUE(mem_pointer_destroy(leaked, &pool));
     memkit_test::CountingAllocator::Uninstall();
 }
 
 TEST(Pool, LargeOrphansAreReusedThroughThePoolBins) {
     MemoryPool pool;
     ASSERT_TRUE(mem_pool_init(&pool, 8));
-    MemoryPointer* p = Allocated(&pool, 320 * 1024);  // too large for thread caches
+    MemoryPointer* p = Allocated(&pool, 5u << 20);  // more than a thread cache keeps
     MemoryContainer* c = p->container;
     ASSERT_TRUE(mem_pointer_destroy(p, &pool));
-    MemoryPointer* q = Allocated(&pool, 300 * 1024);
+    MemoryPointer* q = Allocated(&pool, 4500u << 10);  // a smaller size of a nearby class
     EXPECT_EQ(c, q->container);
     EXPECT_EQ(1u, Stats(&pool).reuse_hits);
     char buffer[4096] = {0};
     FILE* out = fmemopen(buffer, sizeof buffer - 1, "w");
-    MemoryPointer* r = Allocated(&pool, 320 * 1024);
+    MemoryPointer* r = Allocated(&pool, 5u << 20);
     ASSERT_TRUE(mem_pointer_destroy(r, &pool));  // an orphan in the pool's bins
     ASSERT_TRUE(mem_pool_dump_to(&pool, out, true));
     fclose(out);
@@ -315,7 +333,7 @@ TEST(Pool, ValidateReportsACorruptState) {
     uint8_t saved = p->container->state;
     p->container->state = 9;
     EXPECT_FALSE(mem_pool_validate(&pool));
-    EXPECT_TRUE(log.Contains("container state is live, orphan or cached"));
+    EXPECT_TRUE(log.Contains("container state is live, orphaned or remote"));
     char buffer[1024] = {0};
     FILE* out = fmemopen(buffer, sizeof buffer - 1, "w");
     ASSERT_TRUE(mem_pool_dump_to(&pool, out, true));
@@ -324,5 +342,124 @@ TEST(Pool, ValidateReportsACorruptState) {
     p->container->state = saved;
     EXPECT_TRUE(mem_pool_validate(&pool));
     ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+    mem_pool_destroy(&pool);
+}
+
+// Regression (issue 12): initialising a pool that is already initialised leaked its
+// state and corrupted the registry; it is refused and the pool keeps working.
+TEST(PoolMisuse, InitOfAnInitialisedPoolIsRefused) {
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 4));
+    MemoryPointer* p = Allocated(&pool, 100);
+    EXPECT_FALSE(mem_pool_init(&pool, 0));
+    EXPECT_EQ(MEM_ERR_ALREADY_INITIALIZED, mem_last_error());
+    EXPECT_EQ(100u, mem_pointer_size(p));
+    EXPECT_TRUE(mem_pool_validate(&pool));
+    EXPECT_GE(mem_pool_trim(&pool), 0u);
+    ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+    mem_pool_destroy(&pool);
+    // A destroyed pool may be initialised again.
+    ASSERT_TRUE(mem_pool_init(&pool, 4));
+    mem_pool_destroy(&pool);
+}
+
+// Regression (issue 12): with an orphan budget of 0 a released container was still
+// kept in the thread cache, though pool.h says none is kept.
+TEST(PoolBudget, ZeroKeepsNoOrphanAnywhere) {
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 4));
+    ASSERT_TRUE(mem_pool_set_orphan_budget(&pool, 0));
+    for (size_t size : {16, 64, 1000, 20000, 400000}) {
+        MemoryPointer* p = Allocated(&pool, size);
+        ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+        MemPoolStats s = Stats(&pool);
+        EXPECT_EQ(0u, s.orphaned_containers) << size;
+        EXPECT_EQ(0u, s.orphaned_bytes) << size;
+        EXPECT_EQ(0u, s.cached_containers) << size;
+    }
+    EXPECT_TRUE(mem_pool_validate(&pool));
+    mem_pool_destroy(&pool);
+}
+
+// Regression (issue 12): a container's first 8 bytes held the free-list link after
+// release, so a stale data pointer read a heap address instead of zeros.
+TEST(PoolWipe, ReleasedContainersReadAllZeros) {
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 4));
+    std::vector<MemoryPointer*> ptrs;
+    std::vector<MemoryContainer*> released;
+    for (int i = 0; i < 4; i++) {  // four orphans at once: they sit in one free list
+        MemoryPointer* p = Allocated(&pool, 64);
+        memset(mem_pointer_write(p, &pool), 0xEE, 64);
+        ptrs.push_back(p);
+        released.push_back(p->container);
+    }
+    for (MemoryPointer* p : ptrs) ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+    for (MemoryContainer* c : released) {
+        unsigned char bytes[64];
+        memkit_test::PeekReleased(c->data, bytes, sizeof bytes);
+        for (size_t i = 0; i < sizeof bytes; i++) ASSERT_EQ(0, bytes[i]) << "byte " << i;
+    }
+    mem_pool_destroy(&pool);
+}
+
+namespace {
+
+// An OOM handler that finds out whether the pool's lock is held while it runs: another
+// thread takes a snapshot of the pool, which needs that lock, and must finish quickly.
+MemoryPool* oom_probe_pool;
+std::atomic<int> oom_calls{0};
+std::atomic<int> oom_calls_under_lock{0};
+std::vector<std::thread> oom_probes;
+
+void ProbingOomHandler(size_t requested) {
+    (void)requested;
+    oom_calls++;
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    oom_probes.emplace_back([done] {
+        MemPoolStats s;
+        mem_pool_stats(oom_probe_pool, &s);
+        *done = true;
+    });
+    for (int i = 0; i < 300 && !*done; i++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (!*done) oom_calls_under_lock++;
+}
+
+}  // namespace
+
+// Regression (issue 12): a registry resize that failed called the OOM handler with the
+// pool mutex held (system.h says locks are released first), and the call that absorbed
+// the failure still succeeded but left MEM_ERR_OUT_OF_MEMORY behind (error.h says a
+// success leaves the error alone).
+TEST(PoolOom, HandlerRunsWithoutLocksAndAbsorbedFailuresLeaveNoError) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "no locks in the single-threaded build";
+    MemoryPool pool;
+    oom_probe_pool = &pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 4));
+    ASSERT_TRUE(mem_pool_set_orphan_budget(&pool, 0));
+    std::vector<MemoryPointer*> ptrs;
+    for (int i = 0; i < 33; i++) ptrs.push_back(Allocated(&pool, 320 * 1024));
+    while (ptrs.size() > 16) {
+        ASSERT_TRUE(mem_pointer_destroy(ptrs.back(), &pool));
+        ptrs.pop_back();
+    }
+    MemOomHandler previous = mem_set_oom_handler(ProbingOomHandler);
+    memkit_test::CountingAllocator counting;
+    counting.fail_every = 1;  // the registry's shrink cannot get memory
+    counting.Install();
+    mem_clear_error();
+    bool destroyed = mem_pointer_destroy(ptrs.back(), &pool);  // 15 of 64: the registry halves
+    memkit_test::CountingAllocator::Uninstall();
+    mem_set_oom_handler(previous);
+    ptrs.pop_back();
+    EXPECT_TRUE(destroyed);
+    EXPECT_EQ(MEM_OK, mem_last_error());
+    EXPECT_GE(counting.failures.load(), 1);
+    EXPECT_EQ(counting.failures.load(), oom_calls.load()) << "every failed system allocation reaches the handler";
+    EXPECT_EQ(0, oom_calls_under_lock.load()) << "the handler ran while the pool was locked";
+    for (auto& t : oom_probes) t.join();
+    oom_probes.clear();
+    for (MemoryPointer* p : ptrs) ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+    EXPECT_TRUE(mem_pool_validate(&pool));
     mem_pool_destroy(&pool);
 }

@@ -2,7 +2,11 @@
 // the versions they see never go backwards; publish's error paths.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -126,5 +130,103 @@ TEST(Rcu, ErrorsAreDefined) {
     EXPECT_FALSE(mem_pointer_publish(p, "abc", 4, &pool));
     EXPECT_EQ(MEM_ERR_INVALID_POINTER, mem_last_error());
     mem_pool_destroy(&other);
+    mem_pool_destroy(&pool);
+}
+
+// Regression (issue 11): releases deferred by publish ran on liburcu's call_rcu thread,
+// which got per-pool caches that were never used again, so every replaced version
+// stranded there and the publisher kept making new containers.
+TEST(Rcu, DeferredReleasesComeBackToThePublisher) {
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 16));
+    MemoryPointer* config = mem_pointer_create("config", 0);
+    std::vector<unsigned char> version(200 * 1024);  // a container a thread would cache
+    for (int n = 1; n <= 100; n++) {
+        memset(version.data(), n, version.size());
+        ASSERT_TRUE(mem_pointer_publish(config, version.data(), version.size(), &pool));
+        mem_rcu_barrier();  // the replaced version is released
+    }
+    MemPoolStats s;
+    ASSERT_TRUE(mem_pool_stats(&pool, &s));
+    EXPECT_EQ(1u, s.live_containers);
+    EXPECT_LE(s.live_containers + s.orphaned_containers, 4u) << "replaced versions were not reused";
+    EXPECT_TRUE(mem_pointer_destroy(config, &pool));
+    mem_pool_destroy(&pool);
+}
+
+// Regression (issue 12): when the record that defers a release could not be allocated,
+// publish fell back to waiting for a grace period, which never ends inside the
+// caller's own read-side section: it hung. It must never wait on its caller.
+TEST(Rcu, PublishInsideAReadSectionNeverWaitsOnItself) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "no grace periods in the single-threaded build";
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 16));
+    MemoryPointer* p = mem_pointer_create("config", 8);
+    ASSERT_TRUE(mem_pointer_publish(p, "v1-data", 8, &pool));
+    MemoryPointer* spare = mem_pointer_create("spare", 8);  // a container of the size is cached
+    ASSERT_TRUE(mem_pointer_allocate(spare, 8, &pool));
+    ASSERT_TRUE(mem_pointer_destroy(spare, &pool));
+    std::atomic<bool> finished{false};
+    std::thread watchdog([&] {
+        for (int i = 0; i < 5000 && !finished; i++) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        if (!finished) {
+            fprintf(stderr, "publish inside a read-side section hung\n");
+            _exit(1);
+        }
+    });
+    ASSERT_NE(nullptr, mem_pointer_read_lock(p, nullptr));
+    memkit_test::CountingAllocator counting;
+    counting.fail_every = 1;  // the deferral record cannot be allocated
+    counting.Install();
+    bool published = mem_pointer_publish(p, "v2-data", 8, &pool);
+    MemError error = mem_last_error();
+    memkit_test::CountingAllocator::Uninstall();
+    mem_pointer_read_unlock(p);
+    finished = true;
+    watchdog.join();
+    if (!published) EXPECT_EQ(MEM_ERR_OUT_OF_MEMORY, error);
+    EXPECT_STREQ(published ? "v2-data" : "v1-data", static_cast<const char*>(mem_pointer_data(p)));
+    EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+    mem_pool_destroy(&pool);
+}
+
+// Regression (issue 12): the first publish set the pointer's pool and flags with plain
+// stores while shares on other threads read them, so a share racing it could take its
+// reference outside a read-side section (ThreadSanitizer reports the race).
+TEST(Rcu, SharesRacingTheFirstPublishAreSafe) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build";
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 16));
+    for (int round = 0; round < 50; round++) {
+        MemoryPointer* p = mem_pointer_create("config", 8);
+        ASSERT_TRUE(mem_pointer_allocate(p, 8, &pool));  // allocated before its first publish
+        memcpy(mem_pointer_write(p, &pool), "v0-data", 8);
+        std::atomic<bool> go{false};
+        std::vector<std::thread> sharers;
+        std::atomic<int> snapshots{0};
+        for (int t = 0; t < 2; t++) {
+            sharers.emplace_back([&] {
+                while (!go) {
+                }
+                for (int i = 0; i < 2000; i++) {
+                    MemoryPointer* s = mem_pointer_share(p, "snapshot");
+                    ASSERT_NE(nullptr, s);
+                    const char* data = static_cast<const char*>(mem_pointer_data(s));
+                    EXPECT_TRUE(data != nullptr && data[0] == 'v');
+                    EXPECT_TRUE(mem_pointer_destroy(s, &pool));
+                    snapshots++;
+                }
+            });
+        }
+        go = true;
+        ASSERT_TRUE(mem_pointer_publish(p, "v1-data", 8, &pool));
+        ASSERT_TRUE(mem_pointer_publish(p, "v2-data", 8, &pool));
+        for (auto& t : sharers) t.join();
+        EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+    }
+    mem_rcu_barrier();
+    MemPoolStats s;
+    ASSERT_TRUE(mem_pool_stats(&pool, &s));
+    EXPECT_EQ(0u, s.live_containers);
     mem_pool_destroy(&pool);
 }

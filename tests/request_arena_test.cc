@@ -2,6 +2,7 @@
 // nested requests, the per-thread budget, and the misuse errors.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -37,7 +38,9 @@ TEST(RequestArena, ReleaseWipesWhatWasUsed) {
     memset(p, 0xAA, 300);
     ASSERT_TRUE(mem_request_arena_release(a));
     // The chunk is kept for the next request; its bytes read zero.
-    for (int i = 0; i < 300; i++) ASSERT_EQ(0, p[i]) << "byte " << i;
+    unsigned char wiped[300];
+    memkit_test::PeekReleased(p, wiped, sizeof wiped);
+    for (int i = 0; i < 300; i++) ASSERT_EQ(0, wiped[i]) << "byte " << i;
     MemoryArena* again = mem_request_arena_acquire();
     EXPECT_EQ(a, again);
     EXPECT_EQ(0u, mem_arena_used(again));
@@ -118,13 +121,46 @@ TEST(RequestArena, KeptChunksAreWalkedBeforeNewOnesAreMade) {
         for (int i = 0; i < 4; i++) ASSERT_NE(nullptr, mem_arena_alloc(a, 12000));  // chains chunks
         size_t capacity = mem_arena_capacity(a);
         ASSERT_TRUE(mem_request_arena_release(a));
-        EXPECT_EQ(capacity, mem_arena_capacity(a));  // within the per-thread budget: all kept
         memkit_test::CountingAllocator counting;
         counting.Install();
         MemoryArena* again = mem_request_arena_acquire();
+        EXPECT_EQ(a, again);
+        EXPECT_EQ(capacity, mem_arena_capacity(again));  // within the per-thread budget: all kept
         for (int i = 0; i < 4; i++) EXPECT_NE(nullptr, mem_arena_alloc(again, 12000));
         memkit_test::CountingAllocator::Uninstall();
         EXPECT_EQ(0, counting.calls.load());  // the kept chunks served it
         EXPECT_TRUE(mem_request_arena_release(again));
     }).join();
+}
+
+// Regression (issue 12): a released request arena kept serving allocations (the fast
+// path checked only the magic) and the next acquire handed it out again with the late
+// bytes still in it.
+TEST(RequestArena, AReleasedArenaRefusesEveryCallAndTheNextRequestStartsWiped) {
+    MemoryArena* a = mem_request_arena_acquire();
+    ASSERT_NE(nullptr, a);
+    memset(mem_arena_alloc(a, 100), 0xCD, 100);
+    ASSERT_TRUE(mem_request_arena_release(a));
+    mem_clear_error();
+    void* late = mem_arena_alloc(a, 100);
+    if (late != nullptr) memset(late, 0xAB, 100);
+    EXPECT_EQ(nullptr, late);
+    EXPECT_EQ(MEM_ERR_ARENA_STATE, mem_last_error());
+    EXPECT_EQ(nullptr, mem_arena_alloc_aligned(a, 100, 64));
+    EXPECT_EQ(MEM_ERR_ARENA_STATE, mem_last_error());
+    EXPECT_EQ(nullptr, mem_arena_calloc(a, 10, 10));
+    EXPECT_EQ(MEM_ERR_ARENA_STATE, mem_last_error());
+    EXPECT_EQ(nullptr, mem_arena_strdup(a, "late"));
+    EXPECT_EQ(MEM_ERR_ARENA_STATE, mem_last_error());
+    EXPECT_EQ(0u, mem_arena_used(a));
+    EXPECT_EQ(MEM_ERR_ARENA_STATE, mem_last_error());
+    EXPECT_EQ(0u, mem_arena_capacity(a));
+    EXPECT_EQ(MEM_ERR_ARENA_STATE, mem_last_error());
+    MemoryArena* next = mem_request_arena_acquire();  // the same arena, ready again
+    ASSERT_NE(nullptr, next);
+    EXPECT_EQ(0u, mem_arena_used(next));
+    unsigned char* block = static_cast<unsigned char*>(mem_arena_alloc(next, 100));
+    ASSERT_NE(nullptr, block);
+    for (int i = 0; i < 100; i++) ASSERT_EQ(0, block[i]) << "byte " << i;
+    EXPECT_TRUE(mem_request_arena_release(next));
 }

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
@@ -14,7 +15,77 @@
 
 #include "memkit.h"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MEMKIT_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define MEMKIT_TEST_ASAN 1
+#endif
+#ifdef MEMKIT_TEST_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+#include <valgrind/memcheck.h>
+
 namespace memkit_test {
+
+/* Builds that track memory for AddressSanitizer or valgrind hand a released block out
+ * again only after the page's never-used and older free blocks (so a stale pointer
+ * lands on inaccessible memory): tests of immediate reuse hold only elsewhere. */
+#if defined(MEMKIT_TEST_ASAN) || (defined(MEM_VALGRIND) && MEM_VALGRIND)
+constexpr bool kReuseIsDelayed = true;
+#else
+constexpr bool kReuseIsDelayed = false;
+#endif
+
+/* Copies `n` bytes the library has released (and may have marked inaccessible for
+ * AddressSanitizer or valgrind) so a test can check what they hold; the marks are
+ * restored afterwards. */
+inline void PeekReleased(const void* at, void* out, size_t n) {
+#ifdef MEMKIT_TEST_ASAN
+    const char* bytes = static_cast<const char*>(at);
+    std::vector<bool> poisoned(n);
+    for (size_t i = 0; i < n; i++) poisoned[i] = __asan_address_is_poisoned(bytes + i);
+    ASAN_UNPOISON_MEMORY_REGION(at, n);
+#endif
+    std::vector<char> vbits(n);
+    int saved = VALGRIND_GET_VBITS(at, vbits.data(), n);
+    (void)VALGRIND_MAKE_MEM_DEFINED(at, n);
+    memcpy(out, at, n);
+    if (saved == 1) (void)VALGRIND_SET_VBITS(at, vbits.data(), n);
+#ifdef MEMKIT_TEST_ASAN
+    for (size_t i = 0; i < n; i++)
+        if (poisoned[i]) ASAN_POISON_MEMORY_REGION(bytes + i, 1);
+#endif
+}
+
+/* Writes `n` bytes into memory the library has released (a test planting the damage
+ * a buggy caller would do), with the marks restored afterwards. */
+inline void PokeReleased(void* at, const void* from, size_t n) {
+#ifdef MEMKIT_TEST_ASAN
+    std::vector<bool> poisoned(n);
+    for (size_t i = 0; i < n; i++) poisoned[i] = __asan_address_is_poisoned(static_cast<char*>(at) + i);
+    ASAN_UNPOISON_MEMORY_REGION(at, n);
+#endif
+    std::vector<char> vbits(n);
+    int saved = VALGRIND_GET_VBITS(at, vbits.data(), n);
+    (void)VALGRIND_MAKE_MEM_DEFINED(at, n);
+    memcpy(at, from, n);
+    if (saved == 1) (void)VALGRIND_SET_VBITS(at, vbits.data(), n);
+#ifdef MEMKIT_TEST_ASAN
+    for (size_t i = 0; i < n; i++)
+        if (poisoned[i]) ASAN_POISON_MEMORY_REGION(static_cast<char*>(at) + i, 1);
+#endif
+}
+
+/* A field of a destroyed handle (or any released object), read as PeekReleased does. */
+template <typename T>
+T ReadDestroyed(const T* field) {
+    T value;
+    PeekReleased(field, &value, sizeof value);
+    return value;
+}
 
 /* Counts system allocations and frees; fails the fail_at-th allocation (1-based,
  * 0 = never) or every fail_every-th. Wraps malloc, so it may replace the default at

@@ -1,12 +1,23 @@
 /*
  * arena.c - MemoryArena: bump allocation in chained chunks with no per-allocation
  * header; reset wipes what was used, destroy wipes and frees everything. Headers
- * live in a type-stable slab so a destroyed arena is recognised. An arena is used by
- * one thread at a time.
+ * live in a type-stable object heap so a destroyed arena is recognised. An arena is
+ * used by one thread at a time.
+ *
+ * In tracking builds a chunk's free space is marked inaccessible and each allocation
+ * opens exactly its bytes, so writing past a block (into free space or alignment
+ * padding) or reading after a reset is reported.
  */
 #include "internal.h"
 
-mem__slab mem__arena_slab = MEM__SLAB_INITIALIZER(MEM__SLAB_ARENAS, sizeof(MemoryArena));
+/* Objects are laid out 16 bytes apart in their chunks. */
+mem__object_kind mem__arena_kind = {.size = (sizeof(MemoryArena) + 15) & ~(size_t)15, .heap = MEM__HEAP_ARENAS,
+                                    .mutex = MEM__MUTEX_INITIALIZER};
+
+/* The object heap's layout contract (objects.c). */
+_Static_assert(offsetof(MemoryArena, link) == 16, "arena link at byte 16");
+_Static_assert(offsetof(MemoryArena, owner) == 30, "arena owner at bytes 30..31");
+_Static_assert(offsetof(mem__arena_chunk, data) % 16 == 0, "chunk data 16-byte aligned");
 
 /* A chunk of `capacity` bytes (at most 2 * MEM_MAX_ALLOCATION + 4096: no overflow). */
 static mem__arena_chunk* chunk_new(size_t capacity) {
@@ -20,26 +31,40 @@ static mem__arena_chunk* chunk_new(size_t capacity) {
     chunk->capacity = capacity;
     chunk->used = 0;
     chunk->reserved = 0;
+    mem__track_forbid(chunk->data, capacity);
     return chunk;
 }
 
-static void chunk_free(mem__arena_chunk* chunk) {
+/* Wipes what was handed out and marks it inaccessible again. */
+static void chunk_wipe(mem__arena_chunk* chunk) {
+    mem__track_allow(chunk->data, chunk->used);
     mem__wipe(chunk->data, chunk->used);
+    mem__track_forbid(chunk->data, chunk->used);
+    chunk->used = 0;
+}
+
+static void chunk_free(mem__arena_chunk* chunk) {
+    chunk_wipe(chunk);
+    mem__track_allow(chunk->data, chunk->capacity);
     mem__sys_free(chunk);
 }
 
 MemoryArena* mem__arena_new(size_t first_chunk_size) {
-    MemoryArena* arena = mem__slab_alloc(&mem__arena_slab);
+    MemoryArena* arena = mem__object_alloc(&mem__arena_kind);
     if (arena == NULL) {
         return NULL;
     }
     arena->first = chunk_new(first_chunk_size);
     if (arena->first == NULL) {
-        mem__slab_free(&mem__arena_slab, arena);
+        arena->magic = MEM__ARENA_MAGIC_DEAD;
+        mem__object_free(&mem__arena_kind, arena);
         return NULL;
     }
     arena->current = arena->first;
+    arena->flags = 0;
     arena->total_capacity = first_chunk_size;
+    arena->request_owner = NULL;
+    arena->next_owned = NULL;
     arena->magic = MEM__ARENA_MAGIC;
     return arena;
 }
@@ -47,6 +72,10 @@ MemoryArena* mem__arena_new(size_t first_chunk_size) {
 MemoryArena* mem__arena_check(const MemoryArena* arena) {
     if (arena == NULL) {
         return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
+    }
+    if (arena->magic == MEM__ARENA_MAGIC_IDLE) {
+        mem__log(MEM_LOG_WARNING, "request arena %p used after its release", (const void*)arena);
+        return mem__fail_null(MEM_ERR_ARENA_STATE);
     }
     if (arena->magic != MEM__ARENA_MAGIC) {
         mem__log(MEM_LOG_WARNING, "%p is not a live MemoryArena", (const void*)arena);
@@ -75,6 +104,7 @@ static size_t bytes_needed(const mem__arena_chunk* chunk, size_t size, size_t al
 static void* bump(mem__arena_chunk* chunk, size_t needed, size_t size) {
     void* result = chunk->data + chunk->used + (needed - size);
     chunk->used += needed;
+    mem__track_allow_undefined(result, size);
     return result;
 }
 
@@ -116,8 +146,9 @@ __attribute__((noinline)) static void* arena_alloc_slow(MemoryArena* arena, size
     return bump(fresh, bytes_needed(fresh, size, alignment), size);
 }
 
-/* The fast path: a valid arena, 0 < size <= MEM_MAX_ALLOCATION (one unsigned compare)
- * and room in the current chunk. Everything else goes to arena_alloc_slow. */
+/* The fast path: a live arena (a released request arena has another magic), 0 < size
+ * <= MEM_MAX_ALLOCATION (one unsigned compare) and room in the current chunk.
+ * Everything else goes to arena_alloc_slow. */
 static inline void* arena_alloc(MemoryArena* arena, size_t size, size_t alignment) {
     if (mem__likely(arena != NULL && arena->magic == MEM__ARENA_MAGIC && size - 1 < MEM_MAX_ALLOCATION)) {
         mem__arena_chunk* chunk = arena->current;
@@ -166,13 +197,11 @@ void mem__arena_rewind(MemoryArena* arena, size_t keep_bytes) {
     mem__arena_chunk* first = arena->first;
     size_t kept = first->capacity;
     mem__arena_chunk** link = &first->next;
-    mem__wipe(first->data, first->used);
-    first->used = 0;
+    chunk_wipe(first);
     while (*link != NULL) {
         mem__arena_chunk* chunk = *link;
         if (kept + chunk->capacity <= keep_bytes) {
-            mem__wipe(chunk->data, chunk->used);
-            chunk->used = 0;
+            chunk_wipe(chunk);
             kept += chunk->capacity;
             link = &chunk->next;
         } else {
@@ -193,7 +222,7 @@ void mem__arena_free(MemoryArena* arena) {
     }
     arena->magic = MEM__ARENA_MAGIC_DEAD;
     arena->first = arena->current = NULL;
-    mem__slab_free(&mem__arena_slab, arena);
+    mem__object_free(&mem__arena_kind, arena);
 }
 
 /* A plain arena (not a request arena) for reset and destroy, or NULL. */

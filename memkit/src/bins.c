@@ -1,45 +1,52 @@
 /*
- * bins.c - the pool's global orphan bins: one singly linked list per size class and
- * a bitmap of the non-empty ones, so best fit is a bit scan, O(1). Every function
- * here runs with the pool mutex held.
+ * bins.c - pages kept by size class, with a bitmap of the non-empty classes so that
+ * best fit is a bit scan, O(1). Used for released large containers (each on a page
+ * of its own), in thread caches and in the pool. Callers hold whatever guards the
+ * bins (the owner section of their cache, or the pool mutex).
  */
 #include "internal.h"
 
-static void bitmap_set(struct mem__pool_state* st, unsigned cls) { st->bin_bitmap[cls / 64] |= UINT64_C(1) << (cls % 64); }
+static void bitmap_set(mem__page_bins* bins, unsigned cls) { bins->bitmap[cls / 64] |= UINT64_C(1) << (cls % 64); }
 
-static void bitmap_clear(struct mem__pool_state* st, unsigned cls) {
-    st->bin_bitmap[cls / 64] &= ~(UINT64_C(1) << (cls % 64));
+static void bitmap_clear(mem__page_bins* bins, unsigned cls) {
+    bins->bitmap[cls / 64] &= ~(UINT64_C(1) << (cls % 64));
 }
 
-void mem__bin_push(struct mem__pool_state* st, MemoryContainer* c) {
-    unsigned cls = c->size_class;
-    c->state = MEM__STATE_ORPHAN;
-    mem__orphan_set_next(c, st->bins[cls]);
-    st->bins[cls] = c;
-    st->bin_length[cls]++;
-    bitmap_set(st, cls);
-    st->orphan_count++;
-    st->orphan_bytes += mem__container_capacity(c);
+void mem__bins_push(mem__page_bins* bins, mem__page* page) {
+    unsigned cls = page->size_class;
+    page->prev = NULL;
+    page->next = bins->head[cls];
+    if (page->next != NULL) {
+        page->next->prev = page;
+    }
+    bins->head[cls] = page;
+    bitmap_set(bins, cls);
+    bins->count++;
+    bins->bytes += page->capacity;
 }
 
-MemoryContainer* mem__bin_pop_exact(struct mem__pool_state* st, unsigned cls) {
-    MemoryContainer* c = st->bins[cls];
-    if (c == NULL) {
-        return NULL;
+void mem__bins_remove(mem__page_bins* bins, mem__page* page) {
+    unsigned cls = page->size_class;
+    if (page->prev != NULL) {
+        page->prev->next = page->next;
+    } else {
+        bins->head[cls] = page->next;
     }
-    st->bins[cls] = mem__orphan_next(c);
-    if (--st->bin_length[cls] == 0) {
-        bitmap_clear(st, cls);
+    if (page->next != NULL) {
+        page->next->prev = page->prev;
     }
-    st->orphan_count--;
-    st->orphan_bytes -= mem__container_capacity(c);
-    return c;
+    if (bins->head[cls] == NULL) {
+        bitmap_clear(bins, cls);
+    }
+    page->next = page->prev = NULL;
+    bins->count--;
+    bins->bytes -= page->capacity;
 }
 
 /* First set bit at or above `from` and at most `last`, or -1. */
-static int bitmap_find(const struct mem__pool_state* st, unsigned from, unsigned last) {
+static int bitmap_find(const mem__page_bins* bins, unsigned from, unsigned last) {
     for (unsigned word = from / 64; word <= last / 64; word++) {
-        uint64_t bits = st->bin_bitmap[word];
+        uint64_t bits = bins->bitmap[word];
         if (word == from / 64) {
             bits &= ~UINT64_C(0) << (from % 64);
         }
@@ -51,11 +58,23 @@ static int bitmap_find(const struct mem__pool_state* st, unsigned from, unsigned
     return -1;
 }
 
-MemoryContainer* mem__bin_pop_fit(struct mem__pool_state* st, unsigned cls, unsigned slack) {
-    unsigned last = cls + slack;
-    if (last >= MEM__SIZE_CLASS_COUNT) {
-        last = MEM__SIZE_CLASS_COUNT - 1;
+mem__page* mem__bins_find_fit(const mem__page_bins* bins, unsigned cls, unsigned slack) {
+    unsigned last = cls + slack < MEM__SIZE_CLASS_COUNT ? cls + slack : MEM__SIZE_CLASS_COUNT - 1;
+    int found = bitmap_find(bins, cls, last);
+    return found < 0 ? NULL : bins->head[found];
+}
+
+mem__page* mem__bins_largest(const mem__page_bins* bins) {
+    for (unsigned word = MEM__CLASS_BITMAP_WORDS; word > 0; word--) {
+        uint64_t bits = bins->bitmap[word - 1];
+        if (bits != 0) {
+            return bins->head[(word - 1) * 64 + 63u - (unsigned)__builtin_clzll(bits)];
+        }
     }
-    int found = bitmap_find(st, cls, last);
-    return found < 0 ? NULL : mem__bin_pop_exact(st, (unsigned)found);
+    return NULL;
+}
+
+bool mem__bins_bitmap_matches(const mem__page_bins* bins, unsigned cls) {
+    bool bit = (bins->bitmap[cls / 64] >> (cls % 64)) & 1u;
+    return bit == (bins->head[cls] != NULL);
 }

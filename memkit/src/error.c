@@ -5,7 +5,7 @@
 #include "internal.h"
 
 #if MEM_THREAD_SAFE
-static _Thread_local __attribute__((tls_model("initial-exec"))) MemError last_error = MEM_OK;
+static _Thread_local MemError last_error = MEM_OK;
 #else
 static MemError last_error = MEM_OK;
 #endif

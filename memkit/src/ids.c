@@ -1,6 +1,7 @@
 /*
- * sizeclass.c - deterministic ids (FNV-1a 64). Pure functions; thread-safe.
- * The size-class arithmetic itself is inline in internal.h.
+ * ids.c - deterministic ids (FNV-1a 64) of containers, computed when asked for from
+ * their serial (the pool's seed plus a sequence number) and size. Pure functions;
+ * thread-safe.
  */
 #include "internal.h"
 

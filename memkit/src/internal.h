@@ -1,8 +1,8 @@
 /*
  * internal.h - what the library's translation units share and nothing outside sees:
- * atomics and locks, the system-allocation path, errors and logging, size classes,
- * ids, the container, pool-state and arena layouts, and the per-thread layer.
- * Internal names carry the mem__ prefix.
+ * the prototypes of each source file, grouped under its name, and the few inline
+ * functions of the hot path. The objects are in types.h, the atomics in atomic.h,
+ * the sanitizer and valgrind marks in track.h. Internal names carry the mem__ prefix.
  */
 #ifndef MEMKIT_INTERNAL_H
 #define MEMKIT_INTERNAL_H
@@ -19,10 +19,7 @@
 #include <string.h>
 
 #include "memkit.h"
-
-#if MEM_THREAD_SAFE
-#include <pthread.h>
-#endif
+#include "types.h"
 
 #if defined(DEBUG_MEMORY_MANAGER) && DEBUG_MEMORY_MANAGER
 #include <assert.h>
@@ -36,73 +33,6 @@
 #define mem__likely(x) __builtin_expect(!!(x), 1)
 #define mem__unlikely(x) __builtin_expect(!!(x), 0)
 
-/* ---- atomics: the memory order is in the name; plain accesses when single-threaded */
-#if MEM_THREAD_SAFE
-#define mem__atomic_load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
-#define mem__atomic_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
-#define mem__atomic_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
-#define mem__atomic_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
-#define mem__atomic_fetch_add_relaxed(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
-#define mem__atomic_fetch_sub_acq_rel(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_ACQ_REL)
-#else
-#define mem__atomic_load_relaxed(p) (*(p))
-#define mem__atomic_load_acquire(p) (*(p))
-#define mem__atomic_store_relaxed(p, v) ((void)(*(p) = (v)))
-#define mem__atomic_store_release(p, v) ((void)(*(p) = (v)))
-#define mem__atomic_fetch_add_relaxed(p, v) __extension__({ __typeof__(*(p)) old_ = *(p); *(p) = old_ + (v); old_; })
-#define mem__atomic_fetch_sub_acq_rel(p, v) __extension__({ __typeof__(*(p)) old_ = *(p); *(p) = old_ - (v); old_; })
-#endif
-
-/* ---- locks: a mutex for pools, a spinlock for per-thread caches (uncontended but
- * for snapshots); both compile away when MEM_THREAD_SAFE is 0. */
-#if MEM_THREAD_SAFE
-typedef pthread_mutex_t mem__mutex;
-#define MEM__MUTEX_INITIALIZER PTHREAD_MUTEX_INITIALIZER
-static inline bool mem__mutex_init(mem__mutex* m) { return pthread_mutex_init(m, NULL) == 0; }
-static inline void mem__mutex_destroy(mem__mutex* m) { pthread_mutex_destroy(m); }
-static inline void mem__mutex_lock(mem__mutex* m) { pthread_mutex_lock(m); }
-static inline void mem__mutex_unlock(mem__mutex* m) { pthread_mutex_unlock(m); }
-
-typedef uint32_t mem__spinlock;
-static inline void mem__spin_lock(mem__spinlock* l) {
-    while (__atomic_exchange_n(l, 1u, __ATOMIC_ACQUIRE) != 0) {
-        while (__atomic_load_n(l, __ATOMIC_RELAXED) != 0) {
-#if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-#endif
-        }
-    }
-}
-static inline void mem__spin_unlock(mem__spinlock* l) { __atomic_store_n(l, 0u, __ATOMIC_RELEASE); }
-#else
-typedef int mem__mutex;
-#define MEM__MUTEX_INITIALIZER 0
-static inline bool mem__mutex_init(mem__mutex* m) { *m = 0; return true; }
-static inline void mem__mutex_destroy(mem__mutex* m) { (void)m; }
-static inline void mem__mutex_lock(mem__mutex* m) { (void)m; }
-static inline void mem__mutex_unlock(mem__mutex* m) { (void)m; }
-typedef int mem__spinlock;
-static inline void mem__spin_lock(mem__spinlock* l) { (void)l; }
-static inline void mem__spin_unlock(mem__spinlock* l) { (void)l; }
-#endif
-
-/* ---- errors and logging (error.c, log.c) */
-void mem__set_error(MemError error);
-/* Records `error` and returns false / NULL, for one-line failure returns. */
-bool mem__fail(MemError error);
-void* mem__fail_null(MemError error);
-void mem__log(MemLogLevel level, const char* format, ...) MEM_ATTR_FORMAT(2, 3);
-
-/* ---- the system allocator (system.c). These never call the OOM handler: callers
- * drop their locks first, then call mem__out_of_memory. */
-void* mem__sys_alloc(size_t size);
-void* mem__sys_realloc(void* block, size_t size);
-void mem__sys_free(void* block);
-/* Sets MEM_ERR_OUT_OF_MEMORY and calls the OOM handler with `requested`. */
-void mem__out_of_memory(size_t requested);
-/* Zeroes `size` bytes in a way the compiler cannot elide. */
-void mem__wipe(void* block, size_t size);
-
 /* ---- checked size arithmetic */
 static inline bool mem__mul_overflows(size_t a, size_t b, size_t* product) {
     return __builtin_mul_overflow(a, b, product);
@@ -110,319 +40,346 @@ static inline bool mem__mul_overflows(size_t a, size_t b, size_t* product) {
 static inline bool mem__is_power_of_two(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 static inline size_t mem__align_up(size_t x, size_t alignment) { return (x + alignment - 1) & ~(alignment - 1); }
 
-/* ---- size classes. Class 0 holds 16 bytes. Above that, each power-of-two range is
- * cut in four: class 4g+k+1 (k = 0..3) holds (5+k) << (g+2) bytes, i.e. 20, 24, 28,
- * 32, 40, 48, 56, 64, 80, ... so a container's capacity is at most 25% above the size
- * asked for, and a class index fits in a byte. */
-#define MEM__SIZE_CLASS_COUNT 176
-#define MEM__CLASS_BITMAP_WORDS ((MEM__SIZE_CLASS_COUNT + 63) / 64)
-/* How many classes above the one asked for an orphan may come from (at most 2x). */
-#define MEM__REUSE_MAX_CLASS_SLACK 4
-static inline unsigned mem__size_class(size_t size) {
-    if (size <= 16) {
-        return 0;
-    }
-    size_t t = size - 1;
-    unsigned msb = 63u - (unsigned)__builtin_clzll((unsigned long long)t);
-    unsigned shift = msb - 2;
-    unsigned k = (unsigned)((t >> shift) & 3u);
-    return 4u * (msb - 4u) + k + 1u;
-}
-static inline size_t mem__class_capacity(unsigned size_class) {
-    if (size_class == 0) {
-        return 16;
-    }
-    unsigned c = size_class - 1;
-    return (size_t)(5u + c % 4u) << (c / 4u + 2u);
-}
+/* ---- error.c, log.c */
+void mem__set_error(MemError error);
+/* Records `error` and returns false / NULL, for one-line failure returns. */
+bool mem__fail(MemError error);
+void* mem__fail_null(MemError error);
+void mem__log(MemLogLevel level, const char* format, ...) MEM_ATTR_FORMAT(2, 3);
 
-/* ---- ids (ids.c): computed when asked for, from the container's serial
- * (pool seed + sequence number) and size, so the hot path only counts. */
+/* ---- system.c: the system allocator. These never call the OOM handler and never
+ * set an error: callers drop their locks first, then report. */
+void* mem__sys_alloc(size_t size);
+void* mem__sys_realloc(void* block, size_t size);
+void mem__sys_free(void* block);
+/* A failed system allocation that makes the calling API call fail: sets
+ * MEM_ERR_OUT_OF_MEMORY and calls the OOM handler with `requested`. */
+void mem__out_of_memory(size_t requested);
+/* A failed system allocation the call survives (it fell back on another way): calls
+ * the OOM handler only, so a successful call leaves the error alone. */
+void mem__out_of_memory_absorbed(size_t requested);
+/* Zeroes `size` bytes in a way the compiler cannot elide. */
+void mem__wipe(void* block, size_t size);
+
+/* ---- ids.c: computed when asked for, from a container's serial and size */
 uint64_t mem__fnv1a64(uint64_t hash, const void* bytes, size_t length);
 #define MEM__FNV_OFFSET_BASIS UINT64_C(0xcbf29ce484222325)
 uint64_t mem__container_id(const MemoryContainer* c);
 
-/* ---- containers (container.c) */
-#define MEM__CONTAINER_MAGIC UINT32_C(0x4d4b4354) /* "MKCT" */
-#define MEM__CONTAINER_MAGIC_FREED UINT32_C(0x46524545) /* "FREE" */
-#define MEM__REFCOUNT_MAX (UINT32_MAX / 2)
-enum mem__container_state {
-    MEM__STATE_LIVE = 1,   /* referenced by at least one handle (or being released) */
-    MEM__STATE_ORPHAN = 2, /* wiped, in a pool's global bin */
-    MEM__STATE_CACHED = 3  /* wiped, in a thread's cache */
-};
-/* A new registered-nowhere container of `size_class` for `size` bytes (bytes past
- * `size` zeroed), or NULL when the system allocator fails. */
-MemoryContainer* mem__container_new(unsigned size_class, size_t size);
-/* Wipes the whole block and gives it back to the system. */
-void mem__container_free(MemoryContainer* container);
-static inline size_t mem__container_capacity(const MemoryContainer* c) { return mem__class_capacity(c->size_class); }
-/* Orphans are chained through their first data word (wiped again on reuse). */
-static inline MemoryContainer* mem__orphan_next(const MemoryContainer* c) {
-    MemoryContainer* next;
-    memcpy(&next, c->data, sizeof next);
-    return next;
+/* ---- page.c */
+/* The page with id `id` (a live container's page id always resolves). */
+mem__page* mem__page_lookup(uint32_t id);
+static inline mem__page* mem__page_of(const MemoryContainer* c) { return mem__page_lookup(c->page); }
+size_t mem__block_stride(unsigned size_class);
+/* Bytes of the system allocation a page of `size_class` takes (`single`: a page that
+ * holds one block, as every large container's does). */
+size_t mem__page_bytes_for(unsigned size_class, bool single);
+/* Small pages come in MEM__PAGE_ORDERS sizes; the index of `bytes`. */
+unsigned mem__page_order(size_t bytes);
+/* A new page for `size_class`, unregistered and owned by nobody, with an id; NULL when
+ * the system allocator fails (nothing reported). */
+mem__page* mem__page_new(struct mem__pool_state* st, unsigned size_class, bool single);
+/* Lays an empty page out again for another size class of the same page size. */
+void mem__page_reformat(mem__page* page, unsigned size_class);
+MemoryContainer* mem__page_block(const mem__page* page, uint32_t index);
+uint32_t mem__page_block_index(const mem__page* page, const MemoryContainer* c);
+/* The next never-used block, header set and payload zeroed, or NULL. */
+MemoryContainer* mem__page_carve(mem__page* page);
+/* Wipes what live blocks hold, releases the id and frees the allocation. */
+void mem__page_free(mem__page* page);
+/* Doubly linked page lists (queue, full, empty, large live). */
+void mem__page_list_push(mem__page** head, mem__page* page, uint8_t list);
+void mem__page_list_remove(mem__page** head, mem__page* page);
+
+/* ---- bins.c: pages by size class with a bitmap (guarded by the caller) */
+void mem__bins_push(mem__page_bins* bins, mem__page* page);
+void mem__bins_remove(mem__page_bins* bins, mem__page* page);
+/* The page of the smallest class in [cls, cls + slack] (still binned), or NULL. */
+mem__page* mem__bins_find_fit(const mem__page_bins* bins, unsigned cls, unsigned slack);
+/* A page of the largest class (still binned), or NULL. */
+mem__page* mem__bins_largest(const mem__page_bins* bins);
+bool mem__bins_bitmap_matches(const mem__page_bins* bins, unsigned cls);
+
+/* ---- registry.c: the pool's pages, pool locked. Add fails (returning false) only
+ * when growing the array fails. Remove never fails; a shrink that cannot get memory
+ * keeps the larger array and returns the bytes it asked for (0 otherwise), for the
+ * caller to report once unlocked. */
+bool mem__registry_add(struct mem__pool_state* st, mem__page* page);
+size_t mem__registry_remove(struct mem__pool_state* st, mem__page* page);
+/* A validation ended: closes the holes it left, as removals would have. */
+size_t mem__registry_close_holes(struct mem__pool_state* st);
+
+/* ---- freeze.c: the asymmetric protocol between a cache's owner and snapshots.
+ * The owner marks itself busy with plain stores (its state's seq odd, then even) and
+ * checks the cache's `frozen` flag; a snapshot sets `frozen`, runs a heavy barrier
+ * (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED); where that is unavailable, both sides
+ * use sequentially consistent atomics instead) and waits until the owner is outside
+ * its section. */
+extern bool mem__owner_fence_needed; /* true until membarrier is registered */
+void mem__freeze_setup(void);
+/* Lock order: a pool's snapshot mutex, its mutex, then caches' freeze mutexes. */
+void mem__freeze(mem__cache* cache);
+void mem__thaw(mem__cache* cache);
+/* Every thread cache of `st` at once (one barrier); pool mutex held. */
+void mem__freeze_all(struct mem__pool_state* st);
+void mem__thaw_all(struct mem__pool_state* st);
+/* Waits until no thread is inside a section it entered before this call. */
+void mem__wait_for_sections(void);
+/* The owner's slow entry while its cache is frozen: returns holding the freeze mutex. */
+void mem__owner_wait(mem__cache* cache);
+
+/* Enters the calling thread's section. With `cache`, an owner section: false means
+ * a snapshot had the cache frozen and the owner now holds its freeze mutex instead;
+ * pass the result to mem__owner_leave. Sections do not nest. */
+static inline bool mem__owner_enter(mem__thread_state* ts, mem__cache* cache) {
+    uint64_t seq = mem__atomic_load_relaxed(&ts->seq);
+    if (mem__likely(!mem__atomic_load_relaxed(&mem__owner_fence_needed))) {
+        /* Relaxed: the snapshot's membarrier orders this store before the `frozen`
+         * load below, as seen from the snapshot's side. */
+        mem__atomic_store_relaxed(&ts->seq, seq + 1);
+        mem__compiler_barrier();
+    } else {
+        /* No membarrier: a sequentially consistent read-modify-write, against the
+         * snapshot's sequentially consistent store of `frozen` and load of `seq`. */
+        mem__atomic_fetch_add_seq_cst(&ts->seq, (uint64_t)1);
+    }
+    /* Seq-cst (a plain load on x86 and AArch64): the fallback needs it; it also
+     * acquires, pairing with the release store that thaws the cache, so the
+     * snapshot's accesses happen before the owner's. */
+    if (cache == NULL || mem__likely(!mem__atomic_load_seq_cst(&cache->frozen))) {
+        return true;
+    }
+    mem__atomic_store_release(&ts->seq, seq + 2);
+    mem__owner_wait(cache);
+    return false;
 }
-static inline void mem__orphan_set_next(MemoryContainer* c, MemoryContainer* next) {
-    memcpy(c->data, &next, sizeof next);
+
+static inline void mem__owner_leave(mem__thread_state* ts, mem__cache* cache, bool fast) {
+    if (mem__likely(fast)) {
+        /* Release: a snapshot that reads the even value sees every access of the
+         * section. */
+        mem__atomic_store_release(&ts->seq, mem__atomic_load_relaxed(&ts->seq) + 1);
+    } else {
+        mem__mutex_unlock(&cache->freeze_mutex);
+    }
 }
-/* Wipes the bytes a caller could have written; the rest of an orphan is zero already. */
-static inline void mem__container_wipe_payload(MemoryContainer* c) { mem__wipe(c->data, c->size); }
-/* Makes a popped orphan live for `size` bytes with `serial`: all its bytes read zero. */
-void mem__container_revive(MemoryContainer* c, size_t size, uint64_t serial);
 
-/* ---- pool state (pool.c, registry.c, bins.c) */
-#define MEM__POOL_MAGIC UINT32_C(0x4d4b504c) /* "MKPL" */
-struct mem__thread_cache;
+/* ---- thread_state.c */
+#if MEM_THREAD_SAFE
+extern _Thread_local mem__thread_state* mem__current_state;
+#else
+extern mem__thread_state* mem__current_state;
+#endif
+mem__thread_state* mem__thread_state_create(void);
+/* The calling thread's state, created on first use; NULL when that fails (the OOM
+ * handler was told; the caller falls back on the pool's own cache). */
+static inline mem__thread_state* mem__this_thread(void) {
+    mem__thread_state* ts = mem__current_state;
+    return mem__likely(ts != NULL) ? ts : mem__thread_state_create();
+}
+/* The calling thread's state if it has one; never creates one. */
+static inline mem__thread_state* mem__this_thread_peek(void) { return mem__current_state; }
+static inline uint16_t mem__state_index(const mem__thread_state* ts) {
+    return ts != NULL ? ts->index : (uint16_t)MEM__NO_STATE;
+}
+/* The state with `index`, or NULL. */
+mem__thread_state* mem__state_lookup(uint16_t index);
+/* Calls `visit` for every thread state ever made (live or waiting for adoption). */
+void mem__states_for_each(void (*visit)(mem__thread_state* ts, void* context), void* context);
 
-struct mem__pool_state {
-    mem__mutex mutex;
-    MemoryContainer** registry; /* every container of the pool: live, orphaned, cached */
-    size_t count;
-    size_t capacity;
-    size_t initial_capacity;
-    size_t total_bytes; /* capacities of all registered containers */
-    size_t peak_bytes;
-    size_t orphan_count; /* in the global bins */
-    size_t orphan_bytes;
-    size_t orphan_budget;
-    MemoryContainer* bins[MEM__SIZE_CLASS_COUNT];
-    uint32_t bin_length[MEM__SIZE_CLASS_COUNT];
-    uint64_t bin_bitmap[MEM__CLASS_BITMAP_WORDS];
-    uint64_t next_serial; /* serials for the locked path; caches take blocks of it */
-    uint64_t reuse_hits;
-    uint64_t reuse_misses;
-    uint64_t lock_acquisitions;
-    uint64_t cache_exchanges;
-    uint64_t orphans_freed;
-    uint64_t detached_cache_hits; /* counters of caches that were detached */
-    uint64_t detached_cache_misses;
-    uint64_t detached_cache_reuses;
-    struct mem__thread_cache* caches; /* caches of this pool, one per thread using it */
-    bool rcu_used;                      /* a publish happened: destroy waits for RCU */
-};
+/* ---- cache.c: a cache's blocks. Every function here runs with the cache held:
+ * an owner section, a freeze, or (the pool's own cache) the pool mutex. */
+/* The calling thread's cache for `st`, attached on first use; NULL when the thread
+ * has no state or all its cache slots serve other pools. */
+mem__cache* mem__cache_for(mem__thread_state* ts, struct mem__pool_state* st);
+/* A block of class `cls` from the cache's pages (a free one, or a new carve), or NULL
+ * when the cache needs a page from the pool. */
+MemoryContainer* mem__cache_take(mem__cache* cache, unsigned cls);
+/* A block of `page`, which the cache holds and which has one to hand out. */
+MemoryContainer* mem__cache_take_from(mem__cache* cache, mem__page* page);
+/* Makes `c` live for `size` bytes with the next serial; `owner` counts in refcount
+ * (1) unless it is MEM__OWNER_POOL or `born_shared`, then shared is one, merged. */
+void mem__cache_revive(mem__cache* cache, MemoryContainer* c, size_t size, uint16_t owner, bool born_shared);
+/* Gives a released, wiped block back to its page. */
+void mem__cache_put(mem__cache* cache, mem__page* page, MemoryContainer* c);
+/* Takes `page` (from the pool, empty or fresh) into the cache, ready to hand out. */
+void mem__cache_install(mem__cache* cache, mem__page* page);
+/* Takes an empty page into the cache's spares (empty pages, released large ones). */
+void mem__cache_keep_empty(mem__cache* cache, mem__page* page);
+/* Detaches what passes the cache's keep limits (every empty page and released large
+ * container when `everything`), chained through `next`, for the pool. */
+mem__page* mem__cache_surplus(mem__cache* cache, bool everything);
+/* Detaches `page` from `cache` (counters included). */
+void mem__cache_detach_page(mem__cache* cache, mem__page* page);
+bool mem__cache_serials_left(const mem__cache* cache);
+void mem__cache_counts_add(mem__cache_counts* sum, const mem__cache_counts* part);
 
-/* The pool's state if `pool` is valid; else NULL with MEM_ERR_NULL_ARGUMENT or
- * MEM_ERR_INVALID_POOL. */
-struct mem__pool_state* mem__pool_state_of(MemoryPool* pool);
+/* ---- remote.c: references and blocks handed back to a cache by other threads */
+enum { MEM__REMOTE_BLOCK = 0, MEM__REMOTE_CARRIER = 1, MEM__REMOTE_RECORD = 2, MEM__REMOTE_TAGS = 7 };
+/* Pushes a tagged item on `cache`'s remote list; when the cache's thread has exited,
+ * collects the list itself (freezing the cache). Never inside a section. */
+void mem__remote_push(mem__cache* cache, void* item, unsigned tag);
+bool mem__remote_pending(const mem__cache* cache);
+/* Takes the whole list and processes it; cache held. */
+void mem__remote_collect(mem__cache* cache);
+/* A dead handle or message object carries the container it drops in its `container`
+ * field, poisoned so that reading it through a stale handle faults. */
+uintptr_t mem__carrier_encode(const MemoryContainer* c);
+MemoryContainer* mem__carrier_decode(uintptr_t value);
 
-/* Take and drop the pool mutex (counted in lock_acquisitions). */
+/* ---- pool_stock.c: pages the pool keeps and makes, for caches */
+/* Pool locked: an empty page or released large container from the pool's own stock
+ * that fits class `cls`, detached; NULL if none. */
+mem__page* mem__stock_take(struct mem__pool_state* st, unsigned cls);
+/* Pool unlocked: a new registered page for `cls` (`single`: of one block); NULL with
+ * the error set and the OOM handler called when the system allocator fails. */
+mem__page* mem__stock_new_page(struct mem__pool_state* st, unsigned cls, bool single);
+/* Pool locked: takes the detached, empty pages chained in `pages` into the stock, or
+ * unregisters those that would pass the orphan budget and chains them onto *to_free.
+ * Returns the bytes of a registry shrink that failed (report it once unlocked). */
+size_t mem__stock_put(struct mem__pool_state* st, mem__page* pages, mem__page** to_free);
+/* Pool unlocked: frees a chain of unregistered pages; returns the bytes freed. */
+size_t mem__free_pages(mem__page* chain);
+/* Pool unlocked: hands surplus pages of a cache to the pool. */
+void mem__stock_return(struct mem__pool_state* st, mem__page* pages);
+/* Pool locked: unregisters an empty, detached page and chains it for freeing (onto
+ * *to_free, or the pool's deferred frees while a validation runs); returns the bytes
+ * of a failed registry shrink. */
+size_t mem__stock_unregister(struct mem__pool_state* st, mem__page* page, mem__page** to_free);
+/* Pool locked: unregisters the stock's orphans until they fit `budget`. */
+size_t mem__stock_evict(struct mem__pool_state* st, size_t budget, mem__page** to_free);
+/* Takes the pool mutex (counted in lock_acquisitions). */
 void mem__pool_lock(struct mem__pool_state* st);
 void mem__pool_unlock(struct mem__pool_state* st);
 
-/* Registry (registry.c), pool locked. Add fails only when growth fails. */
-bool mem__registry_add(struct mem__pool_state* st, MemoryContainer* c);
-void mem__registry_remove(struct mem__pool_state* st, MemoryContainer* c);
+/* ---- alloc.c: containers for pointers */
+/* A live container of `size` bytes from `st`: through the calling thread's cache,
+ * else the pool's own cache. *local tells whether its first reference is counted in
+ * the owner's refcount (else in shared). `born_shared` asks for a shared count (RCU
+ * publication). NULL with the error set (OOM handler called) on failure. */
+MemoryContainer* mem__container_obtain(struct mem__pool_state* st, size_t size, bool born_shared, bool* local);
+/* Releases a container whose last reference is gone: wipes it and gives it back to
+ * its cache, directly when the caller may, else through the owner's remote list.
+ * Never inside a section. */
+void mem__container_release(struct mem__pool_state* st, MemoryContainer* c);
+/* The same with `cache`, the container's, held by the caller. */
+void mem__container_release_held(mem__cache* cache, MemoryContainer* c);
 
-/* Global orphan bins (bins.c), pool locked. */
-void mem__bin_push(struct mem__pool_state* st, MemoryContainer* c);
-/* The orphan of the smallest class in [size_class, size_class + slack], unlinked,
- * or NULL. O(1): a bitmap finds the first non-empty bin. */
-MemoryContainer* mem__bin_pop_fit(struct mem__pool_state* st, unsigned size_class, unsigned slack);
-/* Unlinks one orphan of exactly `size_class`, or NULL. */
-MemoryContainer* mem__bin_pop_exact(struct mem__pool_state* st, unsigned size_class);
+/* ---- refcount.c: biased reference counting (see types.h) */
+/* Adds a reference for the calling thread: true and *local when counted in refcount,
+ * false with MEM_ERR_REFCOUNT_OVERFLOW at the limit. Never inside a section. */
+bool mem__ref_add(MemoryContainer* c, bool* local);
+/* The same inside a section; `owner_held`: it is the owner section of `c`'s cache. */
+bool mem__ref_add_held(MemoryContainer* c, bool owner_held, bool* local);
+/* Drops a reference counted in `shared`; releases the container when it was the last. */
+void mem__ref_drop_shared(struct mem__pool_state* st, MemoryContainer* c);
+/* Drops a reference counted in refcount, on the owner's thread inside an owner
+ * section (or with the cache frozen); releases the container when it was the last. */
+void mem__ref_drop_local_held(mem__cache* cache, MemoryContainer* c);
+/* Drops a reference counted in refcount from the owner's thread, entering the owner
+ * section itself. */
+void mem__ref_drop_local(struct mem__pool_state* st, MemoryContainer* c);
+/* References in total (a snapshot when other threads share the container). */
+uint32_t mem__ref_total(const MemoryContainer* c);
+/* True when the calling thread owns `c` (its refcount is this thread's to change). */
+bool mem__ref_is_owner(const MemoryContainer* c);
 
-/* The locked allocation and release paths (pool_path.c); the caches fall back on them.
- * obtain: a LIVE container of `size` bytes with refcount 1, an orphan or a new one, or
- * NULL (error set, OOM handler called). new_container: a new one with `serial`,
- * registered. release_wiped: makes `c` (refcount 0, payload wiped) an orphan, or
- * frees it when that would pass the budget. */
-MemoryContainer* mem__pool_obtain(struct mem__pool_state* st, size_t size);
-MemoryContainer* mem__pool_new_container(struct mem__pool_state* st, size_t size, uint64_t serial);
-void mem__pool_release_wiped(struct mem__pool_state* st, MemoryContainer* c);
-/* Unregisters and frees orphans from the global bins until their bytes fit `budget`;
- * pool locked. Returns the containers to free, chained, for freeing after unlock. */
-MemoryContainer* mem__pool_evict_orphans_locked(struct mem__pool_state* st, size_t budget);
-/* Frees a chain returned by mem__pool_evict_orphans_locked; returns bytes freed. */
-size_t mem__free_orphan_chain(MemoryContainer* chain);
+/* ---- objects.c: handles and arena headers */
+typedef struct mem__object_kind {
+    size_t size;
+    unsigned heap;      /* index in each state's heaps */
+    mem__mutex mutex;   /* the shared FIFO and the chunk list */
+    void* shared_head;  /* destroyed objects of exited threads and overflow, oldest first */
+    void* shared_tail;
+    size_t shared_length;
+    void* chunks;       /* every chunk, never freed */
+    void* fresh;        /* never-used objects, for threads without a heap */
+} mem__object_kind;
+extern mem__object_kind mem__handle_kind; /* handle.c */
+extern mem__object_kind mem__arena_kind;  /* arena.c */
+/* An object whose owner field names the calling thread's state (MEM__NO_STATE when it
+ * has none); other fields unspecified. NULL (error set, OOM handler called) on failure. */
+void* mem__object_alloc(mem__object_kind* kind);
+/* Quarantines a destroyed object: in the calling thread's heap when it owns it, else
+ * on its owner's remote list. */
+void mem__object_free(mem__object_kind* kind, void* object);
+/* Thread exit: hands the state's destroyed objects to the shared FIFO. */
+void mem__object_heaps_retire(mem__thread_state* ts);
+/* Calls `visit` for every object of `kind` ever made; the kind's mutex is held. */
+void mem__objects_for_each(mem__object_kind* kind, void (*visit)(void* object, void* context), void* context);
 
-/* ---- per-thread layer (thread_state.c, thread_cache.c, request_arena.c) */
-#ifndef MEM_THREAD_CACHE_POOLS
-#define MEM_THREAD_CACHE_POOLS 8 /* pools one thread caches for; more use the locked path */
-#endif
-#ifndef MEM_THREAD_CACHE_MAX_PER_CLASS
-#define MEM_THREAD_CACHE_MAX_PER_CLASS 64 /* orphans per size class in one cache */
-#endif
-#ifndef MEM_THREAD_CACHE_MAX_BYTES
-#define MEM_THREAD_CACHE_MAX_BYTES (4u * 1024u * 1024u) /* orphan bytes in one cache */
-#endif
-#ifndef MEM_THREAD_CACHE_MAX_OBJECT
-#define MEM_THREAD_CACHE_MAX_OBJECT (256u * 1024u) /* larger containers skip caches */
-#endif
-#ifndef MEM_THREAD_CACHE_BATCH
-#define MEM_THREAD_CACHE_BATCH 16 /* orphans moved per exchange with the pool */
-#endif
-#ifndef MEM_REQUEST_ARENA_SIZE
-#define MEM_REQUEST_ARENA_SIZE 16384 /* first chunk of a request arena */
-#endif
-#ifndef MEM_REQUEST_ARENA_KEEP_BYTES
-#define MEM_REQUEST_ARENA_KEEP_BYTES (1024u * 1024u) /* chunk bytes a thread keeps */
-#endif
-
-/* One thread's cache for one pool. Only its thread pushes and pops, under `lock`,
- * which others take only for snapshots, trims, thread exit and pool destroy. */
-struct mem__thread_cache {
-    mem__spinlock lock;
-    struct mem__pool_state* pool; /* NULL when unused; atomic: pool destroy clears it */
-    struct mem__thread_cache* next_in_pool;
-    size_t count;
-    size_t bytes;
-    uint64_t hits;
-    uint64_t misses;
-    uint64_t reuses;        /* allocations served from this cache */
-    uint64_t next_serial;   /* a block of the pool's serials */
-    MemoryContainer* bins[MEM__SIZE_CLASS_COUNT];
-    uint16_t length[MEM__SIZE_CLASS_COUNT];
-};
-
-/* A thread's own quarantine of objects it freed: reused without the slab mutex once
- * longer than MEM_HANDLE_QUARANTINE. */
-typedef struct mem__slab_local {
-    void* head;
-    void* tail;
-    size_t length;
-} mem__slab_local;
-enum { MEM__SLAB_HANDLES, MEM__SLAB_ARENAS, MEM__SLAB_COUNT };
-
-struct mem__thread_state {
-    struct mem__thread_cache caches[MEM_THREAD_CACHE_POOLS];
-    unsigned last_cache;
-    MemoryArena* spare_arenas;  /* released request arenas, ready for reuse */
-    MemoryArena* owned_arenas;  /* every request arena of the thread */
-    size_t kept_arena_bytes;    /* chunk bytes of the spare arenas */
-    mem__slab_local slab_locals[MEM__SLAB_COUNT];
-};
-
-/* The calling thread's state, created on first use; NULL when that fails. The
- * fast path is one initial-exec TLS load. */
-#if MEM_THREAD_SAFE
-#define MEM__TLS _Thread_local __attribute__((tls_model("initial-exec")))
-extern MEM__TLS struct mem__thread_state* mem__current_state;
-struct mem__thread_state* mem__thread_state_create(void);
-static inline struct mem__thread_state* mem__thread_state(void) {
-    struct mem__thread_state* ts = mem__current_state;
-    return mem__likely(ts != NULL) ? ts : mem__thread_state_create();
-}
-#else
-#define MEM__TLS
-struct mem__thread_state* mem__thread_state(void);
-#endif
-/* Serialises cache attachment, thread exit and pool destroy (taken before a pool). */
-void mem__threads_lock(void);
-void mem__threads_unlock(void);
-/* Thread exit: hands the thread's quarantined objects to the slab (slab.c). */
-void mem__slab_release_locals(struct mem__slab_local* locals);
-/* Thread exit: returns the thread's caches to their pools and frees its arenas. */
-void mem__thread_state_release(struct mem__thread_state* ts);
-void mem__request_arenas_release_all(struct mem__thread_state* ts);
-
-/* Allocation and release through the calling thread's cache of `st`, falling back
- * on the locked path (and only that path when MEM_THREAD_SAFE is 0). */
-MemoryContainer* mem__cache_obtain(struct mem__pool_state* st, size_t size);
-void mem__cache_release(struct mem__pool_state* st, MemoryContainer* c);
-/* Returns every cached orphan of `cache` to its pool's bins (pool and cache locked);
- * adds what passes the budget to *evicted for freeing after unlock. */
-void mem__cache_flush_locked(struct mem__thread_cache* cache, MemoryContainer** evicted);
-/* Pool locked: lock / unlock every cache of the pool (for snapshots). */
-void mem__caches_lock_all(struct mem__pool_state* st);
-void mem__caches_unlock_all(struct mem__pool_state* st);
-/* Counters of the pool's caches, summed; caches locked. */
-typedef struct mem__cache_counts {
-    size_t containers;
-    size_t bytes;
-    uint64_t hits;
-    uint64_t misses;
-    uint64_t reuses;
-} mem__cache_counts;
-void mem__caches_sum(struct mem__pool_state* st, mem__cache_counts* out);
-/* Each cached container of every cache of the pool (caches locked). */
-typedef void (*mem__container_visitor)(MemoryContainer* c, void* context);
-void mem__caches_for_each_container(struct mem__pool_state* st, mem__container_visitor visit, void* context);
-/* Pool locked, caches not: moves every cached orphan to the global bins. */
-void mem__caches_flush_all(struct mem__pool_state* st);
-/* Detaches every cache of the pool (mem_pool_destroy; takes the locks it needs);
- * cached containers stay registered and are freed with the registry. */
-void mem__caches_detach_pool(struct mem__pool_state* st);
-
-/* ---- handles (handle.c): type-stable slots that are never returned to the system
- * while quarantined, so a destroyed handle still reads as destroyed. */
-#define MEM__POINTER_MAGIC UINT32_C(0x4d4b5054)      /* "MKPT" */
-#define MEM__POINTER_MAGIC_DEAD UINT32_C(0x44454144) /* "DEAD" */
-MemoryPointer* mem__handle_alloc(void);
+/* ---- handle.c */
+MemoryPointer* mem__handle_alloc(const char* name);
 void mem__handle_free(MemoryPointer* handle);
 /* The handle if it is a live MemoryPointer, else NULL with the error set. */
 MemoryPointer* mem__pointer_check(const MemoryPointer* ptr);
-/* The state of `pool` if it is valid and, when `ptr` holds a container, its pool;
- * else NULL with MEM_ERR_NULL_ARGUMENT, MEM_ERR_INVALID_POOL or MEM_ERR_WRONG_POOL. */
+/* The magic of any handle-sized object, readable even where tracking forbids it. */
+uint32_t mem__handle_magic(const MemoryPointer* ptr);
+/* The state of the pool `ptr` belongs to when that pool still lives (same
+ * initialisation), else NULL with MEM_ERR_INVALID_POOL; for an unallocated pointer,
+ * MEM_ERR_NOT_ALLOCATED. */
+struct mem__pool_state* mem__pointer_pool_state(const MemoryPointer* ptr);
+/* The state of `pool` if valid and, when `ptr` is allocated, `ptr`'s pool; else NULL
+ * with MEM_ERR_NULL_ARGUMENT, MEM_ERR_INVALID_POOL or MEM_ERR_WRONG_POOL. */
 struct mem__pool_state* mem__pointer_pool(const MemoryPointer* ptr, MemoryPool* pool);
-/* The container of a valid, allocated pointer whose pool is alive, or NULL with
- * MEM_ERR_NULL_ARGUMENT, MEM_ERR_INVALID_POINTER, MEM_ERR_NOT_ALLOCATED or
- * MEM_ERR_INVALID_POOL. */
+/* The container of a valid, allocated pointer whose pool lives, or NULL with the error. */
 MemoryContainer* mem__container_of(const MemoryPointer* ptr);
 /* False with MEM_ERR_ZERO_SIZE or MEM_ERR_SIZE_OVERFLOW unless 0 < size <= max. */
 bool mem__check_size(size_t size);
+/* Changes the flags of a handle the caller uses. */
+void mem__handle_set_flags(MemoryPointer* ptr, uint16_t set, uint16_t clear);
+/* Debug builds: marks a call on `ptr` (false with MEM_ERR_WRONG_THREAD when another
+ * thread is inside a call on it: a handle has one user at a time). No-ops otherwise. */
+bool mem__handle_enter(MemoryPointer* ptr, bool sharing);
+void mem__handle_leave(MemoryPointer* ptr, bool sharing);
+/* A handle-sized object carrying a dropped reference to `c` (COW on another thread). */
+MemoryPointer* mem__carrier_new(MemoryContainer* c);
 
-/* Generic type-stable object slab (slab.c) behind handles and arena headers. */
-typedef struct mem__slab {
-    mem__mutex mutex;
-    unsigned index; /* which of each thread's local quarantines serves it */
-    size_t object_size;
-    void* chunks;     /* chain of chunks, freed never (objects must stay readable) */
-    void* fifo_head;  /* freed objects, oldest first */
-    void* fifo_tail;
-    size_t fifo_length;
-    void* fresh;      /* never-used objects */
-} mem__slab;
-#define MEM__SLAB_INITIALIZER(which, size) { MEM__MUTEX_INITIALIZER, (which), (size), NULL, NULL, NULL, 0, NULL }
-extern mem__slab mem__handle_slab; /* handle.c */
-extern mem__slab mem__arena_slab;  /* arena.c */
-/* A zeroed object, or NULL (error set, OOM handler called). */
-void* mem__slab_alloc(mem__slab* slab);
-/* Quarantines `object` (its first word becomes the free-list link). */
-void mem__slab_free(mem__slab* slab, void* object);
+/* ---- rcu.c */
+/* An RCU read-side section (nests); no-ops in the single-threaded build. */
+void mem__rcu_read_enter(void);
+void mem__rcu_read_leave(void);
+/* Drops `ptr`'s reference to `c` after a grace period (published pointers). False with
+ * MEM_ERR_OUT_OF_MEMORY when that cannot be arranged without waiting on the caller. */
+bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st, MemoryContainer* c);
+/* Waits for every deferred release; false (MEM_ERR_IN_READ_SECTION) inside a section. */
+bool mem__rcu_wait_for_releases(void);
+bool mem__rcu_in_read_section(void);
 
-/* ---- arenas (arena.c, request_arena.c) */
-#define MEM__ARENA_MAGIC UINT32_C(0x4d4b4152)      /* "MKAR" */
-#define MEM__ARENA_MAGIC_DEAD UINT32_C(0x44454144) /* "DEAD" */
-#define MEM__ARENA_REQUEST 1u                      /* a thread's request arena */
-#define MEM__ARENA_ACQUIRED 2u                     /* request arena handed out */
-
-typedef struct mem__arena_chunk {
-    struct mem__arena_chunk* next;
-    size_t capacity;
-    size_t used;
-    size_t reserved;
-    unsigned char data[];
-} mem__arena_chunk;
-
-struct MemoryArena {
-    struct MemoryArena* link; /* slab free list; request-arena stack */
-    uint32_t magic;
-    uint32_t flags;
-    mem__arena_chunk* first;
-    mem__arena_chunk* current;
-    size_t total_capacity;
-    void* owner;                    /* request arenas: the owning thread's state */
-    struct MemoryArena* next_owned; /* request arenas: the owner's list of all */
-    size_t reserved;
-};
+/* ---- arena.c, request_arena.c */
 MemoryArena* mem__arena_check(const MemoryArena* arena);
 MemoryArena* mem__arena_new(size_t first_chunk_size);
-/* Wipes what was used; keeps chunks while their total stays within `keep_bytes`
- * (the first chunk always), frees the rest. */
+/* Wipes what was used; keeps chunks while their total stays within `keep_bytes` (the
+ * first chunk always), frees the rest. */
 void mem__arena_rewind(MemoryArena* arena, size_t keep_bytes);
 /* Wipes and frees every chunk and the header. */
 void mem__arena_free(MemoryArena* arena);
+void mem__request_arenas_release_all(mem__thread_state* ts);
 
-/* ---- RCU (rcu.c) */
-/* Drops the pointer's reference to `c` once readers are done (deferred when RCU
- * published it, immediate otherwise). */
-void mem__rcu_release_deferred(struct mem__pool_state* st, MemoryContainer* c);
-void mem__rcu_wait_for_releases(void);
-#define MEM__POINTER_PUBLISHED 1u
+/* ---- pool.c */
+/* The pool's state if `pool` is valid; else NULL with MEM_ERR_NULL_ARGUMENT or
+ * MEM_ERR_INVALID_POOL. */
+struct mem__pool_state* mem__pool_state_of(MemoryPool* pool);
+/* The state of a pool whose address is `pool` if it is initialised with generation
+ * `generation`, else NULL (no error set). */
+struct mem__pool_state* mem__pool_state_matching(MemoryPool* pool, uint64_t generation);
 
-/* The common end of a container reference: refcount - 1; the last one releases it
- * to the cache / pool. */
-void mem__container_unref(struct mem__pool_state* st, MemoryContainer* c);
+/* ---- report.c: who holds what, for dumps and leak reports */
+typedef struct mem__handle_index mem__handle_index;
+struct mem__handle_index {
+    uint64_t generation; /* handles of this pool initialisation; 0: of every pool */
+    struct mem__named_ref* refs;
+    size_t count;
+    size_t capacity;
+    bool incomplete; /* memory ran out while collecting */
+};
+/* Collects the live handles (of one pool initialisation, or all) with their names. */
+void mem__handle_index_build(mem__handle_index* index, uint64_t generation);
+void mem__handle_index_free(mem__handle_index* index);
+/* Prints " held by "a", "b"" for `c`. */
+void mem__handle_index_print(const mem__handle_index* index, const MemoryContainer* c, FILE* out);
+/* Logs every live container of `st` with its handles' names, at `level`; returns the
+ * number of live containers. Nothing else may use the pool meanwhile. */
+size_t mem__report_live(struct mem__pool_state* st, MemLogLevel level, const char* why);
 
 #endif /* MEMKIT_INTERNAL_H */

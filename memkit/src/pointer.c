@@ -1,15 +1,15 @@
 /*
  * pointer.c - MemoryPointer operations: create, allocate, share, copy-on-write,
- * destroy and accessors. Thread-safe as memkit/pointer.h describes: a container may
- * be shared across threads, a handle is used by one thread at a time.
+ * destroy and accessors. Thread rules (memkit/pointer.h): a container may be shared
+ * by handles used on different threads; a handle has one user at a time, except that
+ * shares and reads of a published pointer may come from any thread (rcu.c).
+ *
+ * A handle's reference is counted where the container's owner counts it when the
+ * handle was made on the owner's thread (LOCAL_REF), else in the shared count
+ * (refcount.c). A handle holding an owner-counted reference that is destroyed on
+ * another thread becomes the carrier that takes the reference back to the owner.
  */
 #include "internal.h"
-
-static void copy_name(MemoryPointer* handle, const char* name) {
-    size_t length = strnlen(name, MEM_POINTER_NAME_MAX - 1);
-    memcpy(handle->name, name, length);
-    handle->name[length] = '\0';
-}
 
 MemoryPointer* mem_pointer_create(const char* name, size_t size) {
     if (name == NULL) {
@@ -18,31 +18,17 @@ MemoryPointer* mem_pointer_create(const char* name, size_t size) {
     if (size > MEM_MAX_ALLOCATION) {
         return mem__fail_null(MEM_ERR_SIZE_OVERFLOW);
     }
-    MemoryPointer* handle = mem__handle_alloc();
-    if (handle != NULL) {
-        copy_name(handle, name);
-    }
-    return handle;
+    return mem__handle_alloc(name);
 }
 
-struct mem__pool_state* mem__pointer_pool(const MemoryPointer* ptr, MemoryPool* pool) {
-    struct mem__pool_state* st = mem__pool_state_of(pool);
-    if (st != NULL && ptr->container != NULL && ptr->pool != pool) {
-        mem__log(MEM_LOG_WARNING, "pointer \"%s\" used with pool %p, it belongs to %p", ptr->name, (void*)pool,
-                 (void*)ptr->pool);
-        return mem__fail_null(MEM_ERR_WRONG_POOL);
-    }
-    return st;
-}
-
-bool mem__check_size(size_t size) {
-    if (size == 0) {
-        return mem__fail(MEM_ERR_ZERO_SIZE);
-    }
-    if (size > MEM_MAX_ALLOCATION) {
-        return mem__fail(MEM_ERR_SIZE_OVERFLOW);
-    }
-    return true;
+/* Points `ptr` at `c` of `pool` (st); `local` tells where its reference is counted. */
+static void attach(MemoryPointer* ptr, MemoryPool* pool, const struct mem__pool_state* st, MemoryContainer* c,
+                   bool local) {
+    mem__handle_set_flags(ptr, local ? MEM__POINTER_LOCAL_REF : 0, local ? 0 : MEM__POINTER_LOCAL_REF);
+    mem__atomic_store_relaxed(&ptr->pool, pool);
+    mem__atomic_store_relaxed(&ptr->generation, st->generation);
+    /* Release: whoever loads the container sees the fields above and its contents. */
+    mem__atomic_store_release(&ptr->container, c);
 }
 
 bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
@@ -53,61 +39,98 @@ bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
     if (st == NULL || !mem__check_size(size)) {
         return false;
     }
-    if (ptr->container != NULL) {
-        return mem__fail(MEM_ERR_ALREADY_ALLOCATED);
+    if (mem__atomic_load_relaxed(&ptr->container) != NULL) {
+        return mem__fail(mem__pointer_pool_state(ptr) != NULL ? MEM_ERR_ALREADY_ALLOCATED : MEM_ERR_INVALID_POOL);
     }
-    MemoryContainer* c = mem__cache_obtain(st, size);
-    if (c == NULL) {
+    if (!mem__handle_enter(ptr, false)) {
         return false;
     }
-    ptr->pool = pool;
-    mem__atomic_store_release(&ptr->container, c);
-    return true;
+    bool local;
+    MemoryContainer* c = mem__container_obtain(st, size, false, &local);
+    if (c != NULL) {
+        attach(ptr, pool, st, c, local);
+    }
+    mem__handle_leave(ptr, false);
+    return c != NULL;
 }
 
-void mem__container_unref(struct mem__pool_state* st, MemoryContainer* c) {
-    /* The only reference cannot be raised by anyone else (they would need a handle),
-     * so the last release needs no atomic read-modify-write. */
-    uint32_t before = mem__atomic_load_acquire(&c->refcount);
-    if (mem__likely(before == 1)) {
-        mem__atomic_store_relaxed(&c->refcount, 0u);
+/* Drops `ptr`'s reference to `c` now (not deferred); `carrier`, when the reference is
+ * the owner's to count and this is not the owner's thread, takes it there. */
+static void drop_now(MemoryPointer* carrier, struct mem__pool_state* st, MemoryContainer* c, bool local_ref) {
+    if (carrier != NULL) {
+        mem__remote_push(mem__atomic_load_acquire(&mem__page_of(c)->cache), carrier, MEM__REMOTE_CARRIER);
+    } else if (local_ref) {
+        mem__ref_drop_local(st, c);
     } else {
-        before = mem__atomic_fetch_sub_acq_rel(&c->refcount, 1u);
-    }
-#ifdef MEM_FAULT_SKIP_RELEASE
-    before = 2; /* planted fault: the last reference never releases (a leak) */
-#endif
-    if (before == 1) {
-        mem__cache_release(st, c);
-    } else if (mem__unlikely(before == 0)) {
-        mem__log(MEM_LOG_ERROR, "container %016llx released below refcount 0", (unsigned long long)mem__container_id(c));
-        mem__atomic_store_relaxed(&c->refcount, 0u);
+        mem__ref_drop_shared(st, c);
     }
 }
 
-/* Drops `ptr`'s reference to `c`: after a grace period when readers may hold it. */
-static void drop_reference(const MemoryPointer* ptr, struct mem__pool_state* st, MemoryContainer* c) {
-    if (ptr->flags & MEM__POINTER_PUBLISHED) {
-        mem__rcu_release_deferred(st, c);
-    } else {
-        mem__container_unref(st, c);
-    }
-}
+/* True when dropping a reference counted as `local_ref` needs a carrier here. */
+static bool needs_carrier(const MemoryContainer* c, bool local_ref) { return local_ref && !mem__ref_is_owner(c); }
 
 bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
     if (mem__pointer_check(ptr) == NULL) {
         return false;
     }
-    MemoryContainer* c = ptr->container;
-    if (c != NULL) {
-        struct mem__pool_state* st = mem__pointer_pool(ptr, pool);
-        if (st == NULL) {
+    MemoryContainer* c = mem__atomic_load_relaxed(&ptr->container);
+    struct mem__pool_state* st = c != NULL ? mem__pointer_pool_state(ptr) : NULL;
+    if (c == NULL || st == NULL) {
+        /* Never allocated, or its pool is gone and took the container with it. */
+        mem__handle_free(ptr);
+        return true;
+    }
+    if (mem__pointer_pool(ptr, pool) == NULL || !mem__handle_enter(ptr, false)) {
+        return false;
+    }
+    uint16_t flags = mem__atomic_load_relaxed(&ptr->flags);
+    if (flags & MEM__POINTER_PUBLISHED) {
+        if (!mem__rcu_drop_deferred(ptr, st, c)) {
+            mem__handle_leave(ptr, false);
             return false;
         }
-        drop_reference(ptr, st, c);
+        mem__handle_free(ptr);
+        return true;
     }
+    bool local_ref = (flags & MEM__POINTER_LOCAL_REF) != 0;
+    if (needs_carrier(c, local_ref)) {
+        /* The handle itself takes the reference back to the owner, which frees it. */
+        mem__atomic_store_release(&ptr->magic, MEM__POINTER_MAGIC_DEAD);
+        mem__atomic_store_relaxed(&ptr->pool, (MemoryPool*)NULL);
+        mem__atomic_store_relaxed(&ptr->flags, (uint16_t)0);
+        mem__atomic_store_relaxed(&ptr->container, (MemoryContainer*)mem__carrier_encode(c));
+        drop_now(ptr, st, c, true);
+        return true;
+    }
+    drop_now(NULL, st, c, local_ref);
     mem__handle_free(ptr);
     return true;
+}
+
+/* Adds a reference to `src`'s container for a new handle, safe against a first publish
+ * running on another thread: a share that sees the pointer unpublished runs inside
+ * the thread's section, which that publish waits for before replacing the container. */
+static MemoryContainer* share_reference(const MemoryPointer* src, bool* local) {
+    mem__thread_state* ts = mem__this_thread_peek();
+    MemoryContainer* c = mem__atomic_load_acquire(&src->container);
+    bool owner = ts != NULL && c->owner == ts->index;
+    mem__cache* cache = owner ? mem__atomic_load_acquire(&mem__page_of(c)->cache) : NULL;
+    if (ts != NULL) {
+        bool fast = mem__owner_enter(ts, cache);
+        if (!(mem__atomic_load_relaxed(&src->flags) & MEM__POINTER_PUBLISHED)) {
+            bool added = mem__ref_add_held(c, owner, local);
+            mem__owner_leave(ts, cache, fast);
+            return added ? c : NULL;
+        }
+        mem__owner_leave(ts, cache, fast);
+    }
+    /* Published (or no thread state): inside an RCU read-side section, where the
+     * container cannot be released under us whatever a writer publishes. */
+    mem__rcu_read_enter();
+    c = mem__atomic_load_acquire(&src->container);
+    bool added = mem__ref_add(c, local);
+    mem__rcu_read_leave();
+    return added ? c : NULL;
 }
 
 MemoryPointer* mem_pointer_share(const MemoryPointer* src, const char* name) {
@@ -117,24 +140,24 @@ MemoryPointer* mem_pointer_share(const MemoryPointer* src, const char* name) {
     if (name == NULL) {
         return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
     }
-    MemoryPointer* handle = mem__handle_alloc();
-    if (handle == NULL) {
+    MemoryPointer* source = (MemoryPointer*)src;
+    if (!mem__handle_enter(source, true)) {
         return NULL;
     }
-    const void* section = (src->flags & MEM__POINTER_PUBLISHED) ? mem_pointer_read_lock(src, NULL) : NULL;
-    MemoryContainer* c = mem__atomic_load_acquire(&src->container);
-    uint32_t before = mem__atomic_fetch_add_relaxed(&c->refcount, 1u);
-    if (section != NULL) {
-        mem_pointer_read_unlock(src);
-    }
-    if (before >= MEM__REFCOUNT_MAX) {
-        mem__atomic_fetch_sub_acq_rel(&c->refcount, 1u);
+    MemoryPointer* handle = mem__handle_alloc(name);
+    bool local = false;
+    MemoryContainer* c = handle != NULL ? share_reference(src, &local) : NULL;
+    if (c != NULL) {
+        MemoryPool* pool = mem__atomic_load_relaxed(&src->pool);
+        mem__handle_set_flags(handle, local ? MEM__POINTER_LOCAL_REF : 0, 0);
+        mem__atomic_store_relaxed(&handle->pool, pool);
+        mem__atomic_store_relaxed(&handle->generation, mem__atomic_load_relaxed(&src->generation));
+        mem__atomic_store_release(&handle->container, c);
+    } else if (handle != NULL) {
         mem__handle_free(handle);
-        return mem__fail_null(MEM_ERR_REFCOUNT_OVERFLOW);
+        handle = NULL;
     }
-    copy_name(handle, name);
-    handle->pool = src->pool;
-    handle->container = c;
+    mem__handle_leave(source, true);
     return handle;
 }
 
@@ -146,41 +169,46 @@ void* mem_pointer_write(MemoryPointer* ptr, MemoryPool* pool) {
     if (st == NULL) {
         return NULL;
     }
-    MemoryContainer* c = ptr->container;
+    MemoryContainer* c = mem__atomic_load_relaxed(&ptr->container);
     if (c == NULL) {
         return mem__fail_null(MEM_ERR_NOT_ALLOCATED);
     }
-    if (ptr->flags & MEM__POINTER_PUBLISHED) {
+    uint16_t flags = mem__atomic_load_relaxed(&ptr->flags);
+    if (flags & MEM__POINTER_PUBLISHED) {
         /* Readers may be inside its buffer: only mem_pointer_publish replaces it. */
         return mem__fail_null(MEM_ERR_PUBLISHED);
     }
-    bool exclusive = mem__atomic_load_acquire(&c->refcount) == 1;
+    if (!mem__handle_enter(ptr, false)) {
+        return NULL;
+    }
+    bool exclusive = mem__ref_total(c) == 1;
 #ifdef MEM_FAULT_SKIP_COW
     exclusive = true; /* planted fault: the stress harness must catch it */
 #endif
     if (exclusive) {
+        mem__handle_leave(ptr, false);
         return c->data;
     }
-    MemoryContainer* copy = mem__cache_obtain(st, c->size);
+    bool local_ref = (flags & MEM__POINTER_LOCAL_REF) != 0;
+    MemoryPointer* carrier = NULL;
+    if (needs_carrier(c, local_ref) && (carrier = mem__carrier_new(c)) == NULL) {
+        mem__handle_leave(ptr, false);
+        return NULL;
+    }
+    bool local;
+    MemoryContainer* copy = mem__container_obtain(st, c->size, false, &local);
     if (copy == NULL) {
+        if (carrier != NULL) {
+            mem__handle_free(carrier);
+        }
+        mem__handle_leave(ptr, false);
         return NULL;
     }
     memcpy(copy->data, c->data, c->size);
-    mem__atomic_store_release(&ptr->container, copy);
-    drop_reference(ptr, st, c);
+    attach(ptr, mem__atomic_load_relaxed(&ptr->pool), st, copy, local);
+    drop_now(carrier, st, c, local_ref);
+    mem__handle_leave(ptr, false);
     return copy->data;
-}
-
-MemoryContainer* mem__container_of(const MemoryPointer* ptr) {
-    if (mem__pointer_check(ptr) == NULL) {
-        return NULL;
-    }
-    MemoryContainer* c = mem__atomic_load_acquire(&ptr->container);
-    if (c == NULL) {
-        return mem__fail_null(MEM_ERR_NOT_ALLOCATED);
-    }
-    /* A destroyed pool took its containers with it. */
-    return mem__pool_state_of(ptr->pool) != NULL ? c : NULL;
 }
 
 const void* mem_pointer_data(const MemoryPointer* ptr) {
@@ -195,7 +223,7 @@ size_t mem_pointer_size(const MemoryPointer* ptr) {
 
 uint32_t mem_pointer_refcount(const MemoryPointer* ptr) {
     MemoryContainer* c = mem__container_of(ptr);
-    return c != NULL ? mem__atomic_load_relaxed(&c->refcount) : 0;
+    return c != NULL ? mem__ref_total(c) : 0;
 }
 
 uint64_t mem_pointer_id(const MemoryPointer* ptr) {

@@ -1,42 +1,77 @@
 /*
  * pool.c - pool life cycle and pool-wide operations: init, destroy, trim, orphan
- * budget, statistics. Init and destroy are not thread-safe (see memkit/pool.h); the
- * others lock the pool, and every thread cache of it where they need a snapshot.
+ * budget, statistics. Init and destroy are not concurrent operations (memkit/pool.h);
+ * the others are snapshots: they take the pool's snapshot mutex, then its mutex, and
+ * freeze thread caches only as long as they need each one (freeze.c).
+ *
+ * Every initialisation gets a generation no other will have, which handles remember:
+ * a handle of a destroyed pool stays invalid when the same struct is set up again.
+ * The process-wide set of live pool states tells an initialised pool from stack
+ * garbage that happens to look like one, without reading through its pointer.
  */
 #include "internal.h"
 
-static uint64_t pools_initialized = 0;
+static mem__mutex live_mutex = MEM__MUTEX_INITIALIZER;
+static struct mem__pool_state* live_pools; /* under live_mutex */
+static uint64_t generations = 0;           /* under live_mutex */
+
+static bool is_live_state(const struct mem__pool_state* candidate) {
+    for (struct mem__pool_state* st = live_pools; st != NULL; st = st->live_next) {
+        if (st == candidate) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void forget_live_state(struct mem__pool_state* gone) {
+    mem__mutex_lock(&live_mutex);
+    for (struct mem__pool_state** link = &live_pools; *link != NULL; link = &(*link)->live_next) {
+        if (*link == gone) {
+            *link = gone->live_next;
+            break;
+        }
+    }
+    mem__mutex_unlock(&live_mutex);
+}
 
 struct mem__pool_state* mem__pool_state_of(MemoryPool* pool) {
     if (pool == NULL) {
         return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
     }
-    if (pool->magic != MEM__POOL_MAGIC || pool->state == NULL) {
+    struct mem__pool_state* st = mem__atomic_load_acquire(&pool->state);
+    if (pool->magic != MEM__POOL_MAGIC || st == NULL) {
         return mem__fail_null(MEM_ERR_INVALID_POOL);
     }
-    return pool->state;
+    return st;
 }
 
-void mem__pool_lock(struct mem__pool_state* st) {
-    mem__mutex_lock(&st->mutex);
-    st->lock_acquisitions++;
+struct mem__pool_state* mem__pool_state_matching(MemoryPool* pool, uint64_t generation) {
+    struct mem__pool_state* st = mem__atomic_load_acquire(&pool->state);
+    return pool->magic == MEM__POOL_MAGIC && st != NULL && st->generation == generation ? st : NULL;
 }
-
-void mem__pool_unlock(struct mem__pool_state* st) { mem__mutex_unlock(&st->mutex); }
 
 bool mem_pool_init(MemoryPool* pool, size_t capacity) {
     if (pool == NULL) {
         return mem__fail(MEM_ERR_NULL_ARGUMENT);
     }
-    pool->magic = 0;
-    pool->state = NULL;
     if (capacity == 0) {
         capacity = MEM_POOL_DEFAULT_CAPACITY;
     }
     size_t registry_bytes;
-    if (capacity > UINT32_MAX / 2 || mem__mul_overflows(capacity, sizeof(MemoryContainer*), &registry_bytes)) {
+    if (capacity > UINT32_MAX / 2 || mem__mul_overflows(capacity, sizeof(mem__page*), &registry_bytes)) {
         return mem__fail(MEM_ERR_SIZE_OVERFLOW);
     }
+    mem__track_may_read_uninitialised(pool, sizeof *pool);
+    mem__mutex_lock(&live_mutex);
+    bool initialised = pool->magic == MEM__POOL_MAGIC && is_live_state(pool->state);
+    mem__mutex_unlock(&live_mutex);
+    if (initialised) {
+        mem__log(MEM_LOG_WARNING, "pool %p initialised twice (destroy it first)", (void*)pool);
+        return mem__fail(MEM_ERR_ALREADY_INITIALIZED);
+    }
+    pool->magic = 0;
+    pool->state = NULL;
     struct mem__pool_state* st = mem__sys_alloc(sizeof *st);
     if (st == NULL) {
         mem__out_of_memory(sizeof *st);
@@ -44,22 +79,69 @@ bool mem_pool_init(MemoryPool* pool, size_t capacity) {
     }
     memset(st, 0, sizeof *st);
     st->registry = mem__sys_alloc(registry_bytes);
-    if (st->registry == NULL || !mem__mutex_init(&st->mutex)) {
+    if (st->registry == NULL || !mem__mutex_init(&st->mutex) || !mem__mutex_init(&st->snapshot_mutex)) {
         mem__sys_free(st->registry);
         mem__sys_free(st);
         mem__out_of_memory(registry_bytes);
         return false;
     }
+    mem__mutex_init(&st->own.freeze_mutex);
     st->capacity = capacity;
     st->initial_capacity = capacity;
     st->orphan_budget = MEM_POOL_ORPHAN_BUDGET;
-    uint64_t ordinal = mem__atomic_fetch_add_relaxed(&pools_initialized, 1u);
+    mem__mutex_lock(&live_mutex);
+    uint64_t ordinal = generations++;
+    st->generation = generations;
+    st->live_next = live_pools;
+    live_pools = st;
+    mem__mutex_unlock(&live_mutex);
     uint64_t seed_inputs[2] = {ordinal, (uint64_t)capacity};
     st->next_serial = mem__fnv1a64(MEM__FNV_OFFSET_BASIS, seed_inputs, sizeof seed_inputs);
-    pool->state = st;
     pool->magic = MEM__POOL_MAGIC;
+    mem__atomic_store_release(&pool->state, st);
     mem__log(MEM_LOG_DEBUG, "pool %p initialized, capacity %zu", (void*)pool, capacity);
     return true;
+}
+
+/* Frozen cache of a pool being destroyed: what other threads handed back to it goes
+ * away with the pool, but carried handles go back to their heaps. */
+static void drop_remote_items(mem__cache* cache) {
+    uintptr_t list = mem__atomic_exchange_seq_cst(&cache->remote, (uintptr_t)0);
+    while (list != 0) {
+        unsigned tag = (unsigned)(list & MEM__REMOTE_TAGS);
+        void* item = (void*)(list & ~(uintptr_t)MEM__REMOTE_TAGS);
+        if (tag == MEM__REMOTE_BLOCK) {
+            list = (uintptr_t)((MemoryContainer*)item)->serial;
+        } else if (tag == MEM__REMOTE_CARRIER) {
+            list = (uintptr_t)((MemoryPointer*)item)->generation;
+            mem__handle_free(item);
+        } else {
+            list = (uintptr_t)((mem__carried_ref*)item)->link;
+            mem__sys_free(item);
+        }
+    }
+}
+
+/* Unhooks every thread cache from the pool (their threads may be using other pools). */
+static void detach_caches(struct mem__pool_state* st) {
+    for (mem__cache* cache = st->caches; cache != NULL;) {
+        mem__cache* next = cache->next_in_pool;
+        mem__freeze(cache);
+        drop_remote_items(cache);
+        memset(cache->queue, 0, sizeof cache->queue);
+        memset(cache->empty, 0, sizeof cache->empty);
+        memset(&cache->large, 0, sizeof cache->large);
+        cache->full = cache->large_live = NULL;
+        cache->empty_count = 0;
+        cache->spare_bytes = 0;
+        cache->counts = (mem__cache_counts){0};
+        cache->next_serial = cache->serial_end = 0;
+        cache->next_in_pool = NULL;
+        mem__atomic_store_release(&cache->pool, (struct mem__pool_state*)NULL);
+        mem__thaw(cache);
+        cache = next;
+    }
+    st->caches = NULL;
 }
 
 void mem_pool_destroy(MemoryPool* pool) {
@@ -67,20 +149,45 @@ void mem_pool_destroy(MemoryPool* pool) {
     if (st == NULL) {
         return;
     }
-    if (mem__atomic_load_relaxed(&st->rcu_used)) {
-        mem__rcu_wait_for_releases();
+    if (mem__atomic_load_relaxed(&st->rcu_used) && !mem__rcu_wait_for_releases()) {
+        return; /* called inside a read-side section: the error says so */
     }
-    mem__caches_detach_pool(st);
+    mem__report_live(st, MEM_LOG_WARNING, "destroyed with live containers");
+    mem__mutex_lock(&st->snapshot_mutex);
+    mem__pool_lock(st);
+    detach_caches(st);
+    forget_live_state(st);
     pool->magic = 0;
-    pool->state = NULL;
+    mem__atomic_store_release(&pool->state, (struct mem__pool_state*)NULL);
+    mem__pool_unlock(st);
+    mem__mutex_unlock(&st->snapshot_mutex);
     for (size_t i = 0; i < st->count; i++) {
-        mem__container_free(st->registry[i]);
+        mem__page_free(st->registry[i]);
     }
+    mem__free_pages(st->deferred_frees);
     mem__sys_free(st->registry);
+    mem__mutex_destroy(&st->own.freeze_mutex);
+    mem__mutex_destroy(&st->snapshot_mutex);
     mem__mutex_destroy(&st->mutex);
     mem__wipe(st, sizeof *st);
     mem__sys_free(st);
     mem__log(MEM_LOG_DEBUG, "pool %p destroyed", (void*)pool);
+}
+
+/* Frozen: what `cache` keeps that is not in use (pending remote releases collected
+ * first), detached for freeing. */
+static mem__page* take_spares(mem__cache* cache) {
+    mem__remote_collect(cache);
+    return mem__cache_surplus(cache, true);
+}
+
+static void chain_append(mem__page** chain, mem__page* more) {
+    while (more != NULL) {
+        mem__page* next = more->next;
+        more->next = *chain;
+        *chain = more;
+        more = next;
+    }
 }
 
 size_t mem_pool_trim(MemoryPool* pool) {
@@ -88,11 +195,36 @@ size_t mem_pool_trim(MemoryPool* pool) {
     if (st == NULL) {
         return 0;
     }
+    mem__mutex_lock(&st->snapshot_mutex);
     mem__pool_lock(st);
-    mem__caches_flush_all(st);
-    MemoryContainer* chain = mem__pool_evict_orphans_locked(st, 0);
+    mem__cache* caches = st->caches;
     mem__pool_unlock(st);
-    return mem__free_orphan_chain(chain);
+    mem__page* spares = NULL;
+    /* One cache at a time: each owner waits only while its own spares are taken. A
+     * cache attached while we walk may be missed (its spares are new); caches leave
+     * the list only at destroy. */
+    for (mem__cache* cache = caches; cache != NULL; cache = cache->next_in_pool) {
+        mem__freeze(cache);
+        chain_append(&spares, take_spares(cache));
+        mem__thaw(cache);
+    }
+    mem__page* to_free = NULL;
+    mem__pool_lock(st);
+    chain_append(&spares, mem__cache_surplus(&st->own, true));
+    size_t failed = 0;
+    for (mem__page* page = spares; page != NULL;) {
+        mem__page* next = page->next;
+        size_t f = mem__stock_unregister(st, page, &to_free);
+        failed = f != 0 ? f : failed;
+        page = next;
+    }
+    mem__pool_unlock(st);
+    mem__mutex_unlock(&st->snapshot_mutex);
+    size_t freed = mem__free_pages(to_free);
+    if (failed != 0) {
+        mem__out_of_memory_absorbed(failed);
+    }
+    return freed;
 }
 
 bool mem_pool_set_orphan_budget(MemoryPool* pool, size_t bytes) {
@@ -100,11 +232,18 @@ bool mem_pool_set_orphan_budget(MemoryPool* pool, size_t bytes) {
     if (st == NULL) {
         return false;
     }
+    mem__page* to_free = NULL;
     mem__pool_lock(st);
-    st->orphan_budget = bytes;
-    MemoryContainer* chain = mem__pool_evict_orphans_locked(st, bytes);
+    mem__atomic_store_relaxed(&st->orphan_budget, bytes);
+    size_t failed = mem__stock_evict(st, bytes, &to_free);
     mem__pool_unlock(st);
-    mem__free_orphan_chain(chain);
+    mem__free_pages(to_free);
+    if (failed != 0) {
+        mem__out_of_memory_absorbed(failed);
+    }
+    if (bytes == 0) {
+        (void)mem_pool_trim(pool); /* 0 keeps nothing, in thread caches neither */
+    }
     return true;
 }
 
@@ -116,28 +255,37 @@ bool mem_pool_stats(MemoryPool* pool, MemPoolStats* stats) {
     if (st == NULL) {
         return false;
     }
+    mem__cache_counts all = {0}, cached = {0};
+    mem__mutex_lock(&st->snapshot_mutex);
     mem__pool_lock(st);
-    mem__caches_lock_all(st);
-    mem__cache_counts cached;
-    mem__caches_sum(st, &cached);
-    mem__caches_unlock_all(st);
+    /* Every cache at once, briefly: collect what other threads handed back, so a
+     * container released anywhere counts as released, then read the counters. */
+    mem__freeze_all(st);
+    for (mem__cache* cache = st->caches; cache != NULL; cache = cache->next_in_pool) {
+        mem__remote_collect(cache);
+        mem__cache_counts_add(&cached, &cache->counts);
+    }
+    mem__thaw_all(st);
+    all = cached;
+    mem__cache_counts_add(&all, &st->own.counts);
     *stats = (MemPoolStats){
-        .orphaned_containers = st->orphan_count + cached.containers,
-        .orphaned_bytes = st->orphan_bytes + cached.bytes,
-        .cached_containers = cached.containers,
+        .live_containers = all.containers - all.orphans,
+        .live_bytes = all.container_bytes - all.orphan_bytes,
+        .orphaned_containers = all.orphans,
+        .orphaned_bytes = all.orphan_bytes,
+        .cached_containers = cached.orphans,
         .peak_bytes = st->peak_bytes,
         .registry_capacity = st->capacity,
         .orphan_budget = st->orphan_budget,
-        .reuse_hits = st->reuse_hits + cached.reuses + st->detached_cache_reuses,
-        .reuse_misses = st->reuse_misses,
-        .cache_hits = cached.hits + st->detached_cache_hits,
-        .cache_misses = cached.misses + st->detached_cache_misses,
+        .reuse_hits = all.reuses,
+        .reuse_misses = all.carves,
+        .cache_hits = cached.hits,
+        .cache_misses = cached.misses,
         .cache_exchanges = st->cache_exchanges,
         .lock_acquisitions = st->lock_acquisitions,
         .orphans_freed = st->orphans_freed,
     };
-    stats->live_containers = st->count - stats->orphaned_containers;
-    stats->live_bytes = st->total_bytes - stats->orphaned_bytes;
     mem__pool_unlock(st);
+    mem__mutex_unlock(&st->snapshot_mutex);
     return true;
 }

@@ -1,10 +1,16 @@
 /*
  * rcu.c - RCU-protected publication of pointer data on liburcu's "bp" (bulletproof)
  * flavor: readers register themselves lazily inside liburcu, so callers never call
- * a registration function, and thread exit unregisters them. The writer publishes
- * with a release store; the replaced container is released after a grace period
- * by call_rcu. With MEM_THREAD_SAFE=0 there are no concurrent readers and the same
- * calls act at once.
+ * a registration function, and thread exit unregisters them. The writer copies into
+ * a fresh container, publishes it with a release store, and the replaced container's
+ * reference is dropped after a grace period by call_rcu. Nothing here ever waits for a
+ * grace period from inside the caller's own read-side section. With MEM_THREAD_SAFE=0
+ * there are no concurrent readers and the same calls act at once.
+ *
+ * Containers made for publication are counted in `shared` only (merged from birth),
+ * so a release after the grace period, on liburcu's callback thread, needs no owner
+ * section; the one exception, the container a pointer held before its first publish,
+ * has its reference carried back to its owner by the release record itself.
  */
 #include "internal.h"
 
@@ -36,67 +42,117 @@ static char grace_period_token, barrier_token;
 #endif
 
 typedef struct deferred_release {
+    mem__carried_ref carried; /* first: it may travel on the owner's remote list */
     struct rcu_head head;
     struct mem__pool_state* pool;
-    MemoryContainer* container;
+    bool local; /* the dropped reference is counted by the container's owner */
 } deferred_release;
 
 static void release_after_grace_period(struct rcu_head* head) {
     deferred_release* deferred = caa_container_of(head, deferred_release, head);
     tsan_grace_period_over();
-    /* The acquire pairs with the release in mem__rcu_release_deferred: the request
-     * crossed threads inside liburcu's queue, which sanitizers cannot see. */
-    MemoryContainer* c = __atomic_load_n(&deferred->container, __ATOMIC_ACQUIRE);
-    mem__container_unref(deferred->pool, c);
-    mem__sys_free(deferred);
+    /* Acquire: pairs with the release in defer(); the request crossed threads inside
+     * liburcu's queue, which sanitizers cannot see. */
+    MemoryContainer* c = __atomic_load_n(&deferred->carried.container, __ATOMIC_ACQUIRE);
+    if (deferred->local) {
+        /* The owner counts this reference: the record carries it back (and the owner
+         * frees the record). */
+        mem__remote_push(mem__atomic_load_acquire(&mem__page_of(c)->cache), deferred, MEM__REMOTE_RECORD);
+    } else {
+        mem__ref_drop_shared(deferred->pool, c);
+        mem__sys_free(deferred);
+    }
     tsan_callback_done();
 }
 
-void mem__rcu_release_deferred(struct mem__pool_state* st, MemoryContainer* c) {
+static void defer(deferred_release* deferred, struct mem__pool_state* st, MemoryContainer* c, bool local) {
     mem__atomic_store_relaxed(&st->rcu_used, true);
-    deferred_release* deferred = mem__sys_alloc(sizeof *deferred);
-    if (deferred == NULL) {
-        /* No memory to defer: report it, then wait for the readers here instead. */
-        mem__out_of_memory(sizeof *deferred);
-        synchronize_rcu();
-        tsan_grace_period_over();
-        mem__container_unref(st, c);
-        return;
-    }
     deferred->pool = st;
-    __atomic_store_n(&deferred->container, c, __ATOMIC_RELEASE);
+    deferred->local = local;
+    __atomic_store_n(&deferred->carried.container, c, __ATOMIC_RELEASE);
     call_rcu(&deferred->head, release_after_grace_period);
 }
 
-void mem__rcu_wait_for_releases(void) {
-    rcu_barrier();
-    tsan_barrier_passed();
+static deferred_release* new_record(void) { return mem__sys_alloc(sizeof(deferred_release)); }
+
+bool mem__rcu_in_read_section(void) { return rcu_read_ongoing() != 0; }
+
+bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st, MemoryContainer* c) {
+    (void)ptr; /* a published pointer's reference is counted in `shared` */
+    deferred_release* deferred = new_record();
+    if (deferred != NULL) {
+        defer(deferred, st, c, false);
+        return true;
+    }
+    if (mem__rcu_in_read_section()) {
+        /* Waiting for readers here would wait for the caller itself. */
+        mem__out_of_memory(sizeof(deferred_release));
+        return false;
+    }
+    /* No memory to defer: tell the handler, then wait for the readers here. */
+    mem__out_of_memory_absorbed(sizeof(deferred_release));
+    synchronize_rcu();
+    tsan_grace_period_over();
+    mem__ref_drop_shared(st, c);
+    return true;
 }
 
-static void enter_read_section(void) { rcu_read_lock(); }
+bool mem__rcu_wait_for_releases(void) {
+    if (mem__rcu_in_read_section()) {
+        mem__log(MEM_LOG_WARNING, "waiting for RCU releases inside a read-side section would never end");
+        return mem__fail(MEM_ERR_IN_READ_SECTION);
+    }
+    rcu_barrier();
+    tsan_barrier_passed();
+    return true;
+}
 
-static void leave_read_section(void) {
+void mem__rcu_read_enter(void) { rcu_read_lock(); }
+
+void mem__rcu_read_leave(void) {
     tsan_reader_done();
     rcu_read_unlock();
 }
 
 #else /* !MEM_THREAD_SAFE */
 
-void mem__rcu_release_deferred(struct mem__pool_state* st, MemoryContainer* c) { mem__container_unref(st, c); }
+typedef struct deferred_release {
+    MemoryContainer* container;
+    bool local;
+} deferred_release;
 
-void mem__rcu_wait_for_releases(void) {}
+static void defer(deferred_release* deferred, struct mem__pool_state* st, MemoryContainer* c, bool local) {
+    mem__sys_free(deferred);
+    if (local) {
+        mem__ref_drop_local(st, c);
+    } else {
+        mem__ref_drop_shared(st, c);
+    }
+}
 
-static void enter_read_section(void) {}
+static deferred_release* new_record(void) { return mem__sys_alloc(sizeof(deferred_release)); }
 
-static void leave_read_section(void) {}
+bool mem__rcu_in_read_section(void) { return false; }
+
+bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st, MemoryContainer* c) {
+    (void)ptr;
+    mem__ref_drop_shared(st, c);
+    return true;
+}
+
+bool mem__rcu_wait_for_releases(void) { return true; }
+
+void mem__rcu_read_enter(void) {}
+
+void mem__rcu_read_leave(void) {}
 
 #endif
 
 const void* mem_pointer_read_lock(const MemoryPointer* ptr, size_t* size) {
-    enter_read_section();
+    mem__rcu_read_enter();
     const MemoryContainer* c = mem__container_of(ptr);
     if (c == NULL) {
-        leave_read_section();
+        mem__rcu_read_leave();
         return NULL;
     }
     if (size != NULL) {
@@ -107,7 +163,7 @@ const void* mem_pointer_read_lock(const MemoryPointer* ptr, size_t* size) {
 
 void mem_pointer_read_unlock(const MemoryPointer* ptr) {
     (void)ptr;
-    leave_read_section();
+    mem__rcu_read_leave();
 }
 
 bool mem_pointer_publish(MemoryPointer* ptr, const void* data, size_t size, MemoryPool* pool) {
@@ -121,23 +177,38 @@ bool mem_pointer_publish(MemoryPointer* ptr, const void* data, size_t size, Memo
     if (st == NULL || !mem__check_size(size)) {
         return false;
     }
-    MemoryContainer* old = ptr->container;
-    MemoryContainer* fresh = mem__cache_obtain(st, size);
+    MemoryContainer* old = mem__atomic_load_relaxed(&ptr->container);
+    uint16_t flags = mem__atomic_load_relaxed(&ptr->flags);
+    /* Everything that can fail comes first: a failed publish changes nothing, and no
+     * release ever needs to wait for readers. */
+    deferred_release* deferred = NULL;
+    if (old != NULL && (deferred = new_record()) == NULL) {
+        mem__out_of_memory(sizeof(deferred_release));
+        return false;
+    }
+    bool local;
+    MemoryContainer* fresh = mem__container_obtain(st, size, true, &local);
     if (fresh == NULL) {
+        mem__sys_free(deferred);
         return false;
     }
     memcpy(fresh->data, data, size);
-    if (old == NULL || !(ptr->flags & MEM__POINTER_PUBLISHED)) {
-        /* First publish only: readers read these fields, so later publishes leave
-         * them alone; the release store below orders them before the container. */
-        ptr->pool = pool;
-        ptr->flags |= MEM__POINTER_PUBLISHED;
+    if (!(flags & MEM__POINTER_PUBLISHED)) {
+        /* First publish: from now on shares take their reference inside a read-side
+         * section. Shares that read the flag before it was set run inside their
+         * thread's section; wait for those before replacing the container. */
+        mem__atomic_store_relaxed(&ptr->pool, pool);
+        mem__atomic_store_relaxed(&ptr->generation, st->generation);
+        mem__handle_set_flags(ptr, MEM__POINTER_PUBLISHED, 0);
+        mem__wait_for_sections();
     }
+    mem__handle_set_flags(ptr, 0, MEM__POINTER_LOCAL_REF);
+    /* Release: readers that load the new container see its bytes. */
     mem__atomic_store_release(&ptr->container, fresh);
     if (old != NULL) {
-        mem__rcu_release_deferred(st, old);
+        defer(deferred, st, old, (flags & MEM__POINTER_LOCAL_REF) != 0);
     }
     return true;
 }
 
-void mem_rcu_barrier(void) { mem__rcu_wait_for_releases(); }
+void mem_rcu_barrier(void) { (void)mem__rcu_wait_for_releases(); }

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-
 static void* default_alloc(void* context, size_t size) {
     (void)context;
     return malloc(size);
@@ -59,13 +58,17 @@ void mem__sys_free(void* block) {
     }
 }
 
-void mem__out_of_memory(size_t requested) {
-    mem__set_error(MEM_ERR_OUT_OF_MEMORY);
+void mem__out_of_memory_absorbed(size_t requested) {
     mem__log(MEM_LOG_DEBUG, "system allocation of %zu bytes failed", requested);
     MemOomHandler handler = oom_handler;
     if (handler != NULL) {
         handler(requested);
     }
+}
+
+void mem__out_of_memory(size_t requested) {
+    mem__set_error(MEM_ERR_OUT_OF_MEMORY);
+    mem__out_of_memory_absorbed(requested);
 }
 
 void mem__wipe(void* block, size_t size) {

@@ -1,82 +1,168 @@
 /*
- * thread_state.c - each thread's private state (its pool caches and request arenas):
- * created on first use, returned to the pools and freed when the thread exits
- * (pthread key destructor; the main thread's at process exit). With
- * MEM_THREAD_SAFE=0 there is one static state and nothing to return.
+ * thread_state.c - each thread's private state: its caches (one per pool), object
+ * heaps and request arenas. A state is made on a thread's first use of the library
+ * and never freed: when its thread exits it gives back what it can (empty pages,
+ * request arenas, destroyed handles), is marked abandoned and waits to be adopted by
+ * the next thread that starts. Containers and handles it owns keep pointing at it,
+ * so a reference dropped on another thread later always has somewhere to go (while
+ * it waits for adoption, the dropping thread collects for it: remote.c), and the
+ * number of states stays at the most threads that ran at once.
+ *
+ * With MEM_THREAD_SAFE=0 there is one static state.
  */
 #include "internal.h"
 
+#define TABLE_CHUNK 256u
+static mem__thread_state** state_table[(MEM__MAX_STATES + TABLE_CHUNK) / TABLE_CHUNK]; /* atomic */
+static mem__mutex states_mutex = MEM__MUTEX_INITIALIZER;
+static uint32_t state_count; /* atomic: indices 1..state_count are taken */
+static mem__thread_state* abandoned; /* states waiting for a thread, under states_mutex */
+
+static mem__thread_state** table_slot(uint16_t index) {
+    mem__thread_state** chunk = mem__atomic_load_acquire(&state_table[index / TABLE_CHUNK]);
+    return chunk != NULL ? &chunk[index % TABLE_CHUNK] : NULL;
+}
+
+mem__thread_state* mem__state_lookup(uint16_t index) {
+    if (index == 0 || index > mem__atomic_load_acquire(&state_count)) {
+        return NULL;
+    }
+    mem__thread_state** slot = table_slot(index);
+    return slot != NULL ? mem__atomic_load_acquire(slot) : NULL;
+}
+
+void mem__states_for_each(void (*visit)(mem__thread_state* ts, void* context), void* context) {
+    uint32_t count = mem__atomic_load_acquire(&state_count);
+    for (uint32_t index = 1; index <= count; index++) {
+        mem__thread_state* ts = mem__state_lookup((uint16_t)index);
+        if (ts != NULL) {
+            visit(ts, context);
+        }
+    }
+}
+
+/* A fresh state with the next index; states_mutex held. NULL when out of memory or
+ * indices (the caller reports). */
+static mem__thread_state* make_state_locked(void) {
+    uint32_t index = state_count + 1;
+    if (index > MEM__MAX_STATES) {
+        return NULL;
+    }
+    unsigned chunk = index / TABLE_CHUNK;
+    if (state_table[chunk] == NULL) {
+        mem__thread_state** fresh = mem__sys_alloc(TABLE_CHUNK * sizeof *fresh);
+        if (fresh == NULL) {
+            return NULL;
+        }
+        memset(fresh, 0, TABLE_CHUNK * sizeof *fresh);
+        mem__atomic_store_release(&state_table[chunk], fresh);
+    }
+    mem__thread_state* ts = mem__sys_alloc(sizeof *ts);
+    if (ts == NULL) {
+        return NULL;
+    }
+    memset(ts, 0, sizeof *ts);
+    ts->index = (uint16_t)index;
+    for (unsigned i = 0; i < MEM_THREAD_CACHE_POOLS; i++) {
+        mem__mutex_init(&ts->caches[i].freeze_mutex);
+        ts->caches[i].state = ts;
+    }
+    mem__atomic_store_release(table_slot((uint16_t)index), ts);
+    mem__atomic_store_release(&state_count, index);
+    return ts;
+}
+
+/* Adopts an abandoned state or makes one; NULL when neither is possible. */
+static mem__thread_state* acquire_state(void) {
+    mem__mutex_lock(&states_mutex);
+    mem__thread_state* ts = abandoned;
+    if (ts != NULL) {
+        abandoned = ts->next_abandoned;
+        ts->next_abandoned = NULL;
+    } else {
+        ts = make_state_locked();
+    }
+    mem__mutex_unlock(&states_mutex);
+    if (ts != NULL) {
+        /* Seq-cst: pairs with the load in mem__remote_push; a thread that pushes after
+         * this sees the state owned again and leaves the list to us. */
+        mem__atomic_store_seq_cst(&ts->abandoned, 0u);
+    }
+    return ts;
+}
+
+static void abandon_state(mem__thread_state* ts) {
+    mem__mutex_lock(&states_mutex);
+    ts->next_abandoned = abandoned;
+    abandoned = ts;
+    mem__mutex_unlock(&states_mutex);
+}
+
+/* Gives back what `ts` keeps that others could use: its caches' pending remote
+ * releases are collected, empty pages and released large containers go to their
+ * pools. The state's thread is the caller (or it has none any more). */
+static void return_cache_surplus(mem__thread_state* ts) {
+    for (unsigned i = 0; i < MEM_THREAD_CACHE_POOLS; i++) {
+        mem__cache* cache = &ts->caches[i];
+        struct mem__pool_state* st = mem__atomic_load_acquire(&cache->pool);
+        if (st == NULL) {
+            continue;
+        }
+        bool fast = mem__owner_enter(ts, cache);
+        mem__remote_collect(cache);
+        mem__page* surplus = mem__cache_surplus(cache, true);
+        mem__owner_leave(ts, cache, fast);
+        mem__stock_return(st, surplus);
+    }
+}
+
+static void retire(mem__thread_state* ts) {
+    return_cache_surplus(ts);
+    /* Seq-cst: pairs with the load in mem__remote_push. From here on a thread that
+     * hands something back to this state collects it itself; what arrived before is
+     * collected just below. */
+    mem__atomic_store_seq_cst(&ts->abandoned, 1u);
+    return_cache_surplus(ts);
+    mem__request_arenas_release_all(ts);
+    mem__object_heaps_retire(ts);
+    abandon_state(ts);
+}
+
 #if MEM_THREAD_SAFE
 
+_Thread_local mem__thread_state* mem__current_state = NULL;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t state_key;
 static bool key_ready = false;
-static mem__mutex threads_mutex = MEM__MUTEX_INITIALIZER;
-MEM__TLS struct mem__thread_state* mem__current_state = NULL;
-
-void mem__threads_lock(void) { mem__mutex_lock(&threads_mutex); }
-
-void mem__threads_unlock(void) { mem__mutex_unlock(&threads_mutex); }
 
 static void release_at_thread_exit(void* state) {
-    mem__thread_state_release(state);
+    retire(state);
     mem__current_state = NULL;
 }
 
 static void create_key(void) { key_ready = pthread_key_create(&state_key, release_at_thread_exit) == 0; }
 
-struct mem__thread_state* mem__thread_state_create(void) {
+mem__thread_state* mem__thread_state_create(void) {
     pthread_once(&key_once, create_key);
-    struct mem__thread_state* ts = mem__sys_alloc(sizeof *ts);
+    mem__freeze_setup();
+    mem__thread_state* ts = acquire_state();
     if (ts == NULL) {
-        mem__out_of_memory(sizeof *ts);
+        mem__out_of_memory_absorbed(sizeof *ts);
         return NULL;
     }
-    memset(ts, 0, sizeof *ts);
     if (!key_ready || pthread_setspecific(state_key, ts) != 0) {
-        mem__sys_free(ts);
-        mem__set_error(MEM_ERR_OUT_OF_MEMORY);
+        /* Without a destructor the state could not be given back at thread exit. */
+        abandon_state(ts);
+        mem__out_of_memory_absorbed(sizeof(void*));
         return NULL;
     }
     mem__current_state = ts;
     return ts;
 }
 
-void mem__thread_state_release(struct mem__thread_state* ts) {
-    MemoryContainer* evicted = NULL;
-    mem__threads_lock();
-    for (unsigned i = 0; i < MEM_THREAD_CACHE_POOLS; i++) {
-        struct mem__thread_cache* cache = &ts->caches[i];
-        struct mem__pool_state* st = mem__atomic_load_relaxed(&cache->pool);
-        if (st == NULL) {
-            continue;
-        }
-        mem__pool_lock(st);
-        mem__spin_lock(&cache->lock);
-        mem__cache_flush_locked(cache, &evicted);
-        st->detached_cache_hits += cache->hits;
-        st->detached_cache_misses += cache->misses;
-        st->detached_cache_reuses += cache->reuses;
-        cache->hits = cache->misses = cache->reuses = 0;
-        struct mem__thread_cache** link = &st->caches;
-        while (*link != cache) {
-            link = &(*link)->next_in_pool;
-        }
-        *link = cache->next_in_pool;
-        mem__atomic_store_relaxed(&cache->pool, NULL);
-        mem__spin_unlock(&cache->lock);
-        mem__pool_unlock(st);
-    }
-    mem__threads_unlock();
-    mem__free_orphan_chain(evicted);
-    mem__request_arenas_release_all(ts);
-    mem__slab_release_locals(ts->slab_locals);
-    mem__sys_free(ts);
-}
-
-/* The main thread never runs key destructors: return its state at process exit. */
+/* The main thread never runs key destructors: retire its state at process exit. */
 __attribute__((destructor)) static void release_main_thread_state(void) {
-    struct mem__thread_state* ts = mem__current_state;
+    mem__thread_state* ts = mem__current_state;
     if (ts != NULL) {
         if (key_ready) {
             pthread_setspecific(state_key, NULL);
@@ -87,16 +173,24 @@ __attribute__((destructor)) static void release_main_thread_state(void) {
 
 #else /* !MEM_THREAD_SAFE */
 
-static struct mem__thread_state only_state;
+mem__thread_state* mem__current_state = NULL;
 
-struct mem__thread_state* mem__thread_state(void) { return &only_state; }
+mem__thread_state* mem__thread_state_create(void) {
+    mem__thread_state* ts = acquire_state();
+    if (ts == NULL) {
+        mem__out_of_memory_absorbed(sizeof *ts);
+        return NULL;
+    }
+    mem__current_state = ts;
+    return ts;
+}
 
-void mem__threads_lock(void) {}
-
-void mem__threads_unlock(void) {}
-
-void mem__thread_state_release(struct mem__thread_state* ts) { mem__request_arenas_release_all(ts); }
-
-__attribute__((destructor)) static void release_process_state(void) { mem__thread_state_release(&only_state); }
+__attribute__((destructor)) static void release_process_state(void) {
+    mem__thread_state* ts = mem__current_state;
+    if (ts != NULL) {
+        retire(ts);
+        mem__current_state = NULL;
+    }
+}
 
 #endif

@@ -19,30 +19,32 @@
 extern "C" {
 #endif
 
-/* One contiguous block and its header (32 bytes on x86-64 with MEM_ALIGNMENT <= 32).
- * Callers may read `size` and `data`, and write `data[0..size)` of a container they
- * do not share (mem_pointer_write gives a safe writable view). Its deterministic id
- * is mem_pointer_id(). */
+/* One contiguous block and its header (32 bytes on x86-64 with MEM_ALIGNMENT <= 32;
+ * MEM_ALIGNMENT when larger). Callers may read `size` and `data`, and write
+ * `data[0..size)` of a container they do not share (mem_pointer_write gives a safe
+ * writable view). The other fields are private; the refcount is mem_pointer_refcount()
+ * and the deterministic id mem_pointer_id(). */
 typedef struct MemoryContainer {
-    size_t size;       /* usable bytes requested */
-    uint64_t serial;   /* private: the pool's seed plus a sequence number; see mem_pointer_id */
-    uint32_t refcount; /* handles referring to it; use mem_pointer_refcount */
-    uint32_t index;    /* private: slot in the pool registry */
-    uint32_t magic;    /* private: detects use after release */
-    uint8_t state;     /* private */
-    uint8_t size_class;/* private: capacity class */
-    uint16_t flags;    /* private */
+    size_t size;        /* usable bytes requested */
+    uint64_t serial;    /* private: the pool's seed plus a sequence number (see mem_pointer_id) */
+    uint32_t refcount;  /* private: references counted by the thread that owns the container */
+    uint32_t shared;    /* private: references counted atomically by other threads */
+    uint32_t page;      /* private: the page that holds the block */
+    uint16_t owner;     /* private: the owning thread's state */
+    uint8_t state;      /* private */
+    uint8_t magic;      /* private: detects use after release */
     MEM_ALIGNAS(MEM_ALIGNMENT) unsigned char data[]; /* payload, MEM_ALIGNMENT-aligned */
 } MemoryContainer;
 
-/* A named handle. `container` is the block it refers to (NULL before allocation);
- * the other fields are private. */
+/* A named handle. `container` (NULL before allocation) and `pool` are read-only for
+ * callers; the other fields are private. A destroyed handle reads NULL in both. */
 typedef struct MemoryPointer {
     MemoryContainer* container;
     MemoryPool* pool;
-    struct MemoryPointer* link; /* private */
-    uint32_t magic;             /* private */
-    uint32_t flags;             /* private */
+    uint64_t generation; /* private: the pool's generation (the free-list link once destroyed) */
+    uint32_t magic;      /* private */
+    uint16_t flags;      /* private */
+    uint16_t owner;      /* private: the thread state whose handle heap holds it */
     char name[MEM_POINTER_NAME_MAX]; /* diagnostic name, truncated to fit */
 } MemoryPointer;
 

@@ -1,0 +1,141 @@
+/*
+ * alloc.c - where containers come from and go back to. A thread with a cache for the
+ * pool allocates and releases its own containers inside its owner section (no lock,
+ * no atomic read-modify-write); it goes to the pool, under the pool mutex, only for a
+ * page or a block of serials. A thread without a cache (more pools than cache slots,
+ * or no memory for its state) uses the pool's own cache under the mutex. A container
+ * released by a thread that does not own it goes back through the owner's remote
+ * list (remote.c).
+ */
+#include "internal.h"
+
+/* Pool locked: the next serials for `cache` when its block is used up. */
+static void refill_serials(struct mem__pool_state* st, mem__cache* cache) {
+    if (!mem__cache_serials_left(cache)) {
+        cache->next_serial = st->next_serial;
+        cache->serial_end = st->next_serial += MEM__SERIAL_BLOCK;
+    }
+}
+
+/* A page for `cls`: from the pool's stock, or new (registered); NULL with the error
+ * set. `single`: a page of one block (the orphan budget is 0: nothing is kept). */
+static mem__page* page_from_pool(struct mem__pool_state* st, mem__cache* cache, unsigned cls, bool single) {
+    mem__pool_lock(st);
+    refill_serials(st, cache);
+    mem__page* page = single ? NULL : mem__stock_take(st, cls);
+    mem__pool_unlock(st);
+    return page != NULL ? page : mem__stock_new_page(st, cls, single);
+}
+
+/* The pool's own cache, for threads without one of their own. */
+static MemoryContainer* obtain_from_pool(struct mem__pool_state* st, unsigned cls, size_t size, bool single) {
+    mem__cache* own = &st->own;
+    mem__pool_lock(st);
+    refill_serials(st, own);
+    MemoryContainer* c = single ? NULL : mem__cache_take(own, cls);
+    if (c != NULL) {
+        own->counts.hits++;
+        mem__cache_revive(own, c, size, MEM__OWNER_POOL, true);
+    }
+    mem__pool_unlock(st);
+    if (c != NULL) {
+        return c;
+    }
+    mem__page* page = mem__stock_new_page(st, cls, single);
+    if (page == NULL) {
+        return NULL;
+    }
+    mem__pool_lock(st);
+    refill_serials(st, own);
+    mem__cache_install(own, page);
+    c = mem__cache_take_from(own, page);
+    own->counts.misses++;
+    mem__cache_revive(own, c, size, MEM__OWNER_POOL, true);
+    mem__pool_unlock(st);
+    return c;
+}
+
+MemoryContainer* mem__container_obtain(struct mem__pool_state* st, size_t size, bool born_shared, bool* local) {
+    unsigned cls = mem__size_class(size);
+    /* A budget of 0 keeps no orphan anywhere: each container gets a page of its own,
+     * freed when it is released. */
+    bool single = mem__atomic_load_relaxed(&st->orphan_budget) == 0;
+    mem__thread_state* ts = mem__this_thread();
+    mem__cache* cache = ts != NULL && !single ? mem__cache_for(ts, st) : NULL;
+    *local = false;
+    if (cache == NULL) {
+        return obtain_from_pool(st, cls, size, single);
+    }
+    if (mem__likely(mem__cache_serials_left(cache))) {
+        bool fast = mem__owner_enter(ts, cache);
+        MemoryContainer* c = mem__cache_take(cache, cls);
+        mem__page* surplus = NULL;
+        if (c == NULL && mem__remote_pending(cache)) {
+            mem__remote_collect(cache);
+            c = mem__cache_take(cache, cls);
+            surplus = mem__cache_surplus(cache, false);
+        }
+        if (c != NULL) {
+            cache->counts.hits++;
+            mem__cache_revive(cache, c, size, ts->index, born_shared);
+        }
+        mem__owner_leave(ts, cache, fast);
+        mem__stock_return(st, surplus);
+        if (c != NULL) {
+            *local = !born_shared;
+            return c;
+        }
+    }
+    mem__page* page = page_from_pool(st, cache, cls, false);
+    if (page == NULL) {
+        return NULL;
+    }
+    bool fast = mem__owner_enter(ts, cache);
+    mem__cache_install(cache, page);
+    MemoryContainer* c = mem__cache_take_from(cache, page);
+    cache->counts.misses++;
+    mem__cache_revive(cache, c, size, ts->index, born_shared);
+    mem__owner_leave(ts, cache, fast);
+    *local = !born_shared;
+    return c;
+}
+
+/* Wipes the bytes a caller could have written; the rest of the block is zero already. */
+static void wipe_payload(MemoryContainer* c) { mem__wipe(c->data, c->size); }
+
+void mem__container_release_held(mem__cache* cache, MemoryContainer* c) {
+    wipe_payload(c);
+    mem__cache_put(cache, mem__page_of(c), c);
+}
+
+void mem__container_release(struct mem__pool_state* st, MemoryContainer* c) {
+    mem__page* page = mem__page_of(c);
+    /* Acquire: pairs with the release store that installed the page in its cache. */
+    mem__cache* cache = mem__atomic_load_acquire(&page->cache);
+    wipe_payload(c);
+    if (c->owner == MEM__OWNER_POOL) {
+        mem__page* to_free = NULL;
+        mem__pool_lock(st);
+        mem__cache_put(cache, page, c); /* the pool's own: its spares are the stock */
+        size_t failed = mem__stock_evict(st, st->orphan_budget, &to_free);
+        mem__pool_unlock(st);
+        mem__free_pages(to_free);
+        if (failed != 0) {
+            mem__out_of_memory_absorbed(failed);
+        }
+        return;
+    }
+    mem__thread_state* ts = mem__this_thread_peek();
+    if (ts != NULL && ts->index == c->owner) {
+        bool fast = mem__owner_enter(ts, cache);
+        mem__cache_put(cache, page, c);
+        mem__page* surplus = mem__cache_surplus(cache, false);
+        mem__owner_leave(ts, cache, fast);
+        mem__stock_return(st, surplus);
+        return;
+    }
+    /* Atomic: a snapshot of the owner's cache may be reading the block's state. */
+    mem__atomic_store_relaxed(&c->state, (uint8_t)MEM__STATE_REMOTE);
+    mem__track_forbid(c->data, page->capacity);
+    mem__remote_push(cache, c, MEM__REMOTE_BLOCK);
+}

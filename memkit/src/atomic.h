@@ -1,0 +1,85 @@
+/*
+ * atomic.h - atomics that carry their memory order in their names, and the locks.
+ * With MEM_THREAD_SAFE=0 every atomic is a plain access and every lock compiles to
+ * nothing, so the single-threaded build has no atomic instruction at all.
+ *
+ * Shared fields are plain C types read and written only through these macros (the
+ * public structs must stay plain C for C++ and C consumers alike).
+ */
+#ifndef MEMKIT_SRC_ATOMIC_H
+#define MEMKIT_SRC_ATOMIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "memkit/config.h"
+
+#if MEM_THREAD_SAFE
+#include <pthread.h>
+
+#define mem__atomic_load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define mem__atomic_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define mem__atomic_load_seq_cst(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
+#define mem__atomic_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define mem__atomic_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define mem__atomic_store_seq_cst(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
+#define mem__atomic_fetch_add_relaxed(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define mem__atomic_fetch_sub_acq_rel(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_ACQ_REL)
+#define mem__atomic_fetch_add_seq_cst(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
+#define mem__atomic_fetch_sub_seq_cst(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_SEQ_CST)
+#define mem__atomic_fetch_or_seq_cst(p, v) __atomic_fetch_or((p), (v), __ATOMIC_SEQ_CST)
+#define mem__atomic_fetch_and_seq_cst(p, v) __atomic_fetch_and((p), (v), __ATOMIC_SEQ_CST)
+#define mem__atomic_exchange_acquire(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQUIRE)
+#define mem__atomic_exchange_seq_cst(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+/* Weak CAS: *expected is updated on failure; callers loop. */
+#define mem__atomic_cas_weak_release(p, expected, desired) \
+    __atomic_compare_exchange_n((p), (expected), (desired), true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)
+#define mem__atomic_cas_weak_acq_rel(p, expected, desired) \
+    __atomic_compare_exchange_n((p), (expected), (desired), true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+#define mem__atomic_cas_weak_seq_cst(p, expected, desired) \
+    __atomic_compare_exchange_n((p), (expected), (desired), true, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)
+/* Orders the compiler only; the asymmetric protocol's other side supplies the fence. */
+#define mem__compiler_barrier() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+typedef pthread_mutex_t mem__mutex;
+#define MEM__MUTEX_INITIALIZER PTHREAD_MUTEX_INITIALIZER
+static inline bool mem__mutex_init(mem__mutex* m) { return pthread_mutex_init(m, NULL) == 0; }
+static inline void mem__mutex_destroy(mem__mutex* m) { pthread_mutex_destroy(m); }
+static inline void mem__mutex_lock(mem__mutex* m) { pthread_mutex_lock(m); }
+static inline void mem__mutex_unlock(mem__mutex* m) { pthread_mutex_unlock(m); }
+
+#else /* !MEM_THREAD_SAFE */
+
+#define mem__atomic_load_relaxed(p) (*(p))
+#define mem__atomic_load_acquire(p) (*(p))
+#define mem__atomic_load_seq_cst(p) (*(p))
+#define mem__atomic_store_relaxed(p, v) ((void)(*(p) = (v)))
+#define mem__atomic_store_release(p, v) ((void)(*(p) = (v)))
+#define mem__atomic_store_seq_cst(p, v) ((void)(*(p) = (v)))
+#define mem__atomic_fetch_add_relaxed(p, v) __extension__({ __typeof__(*(p)) old_ = *(p); *(p) = old_ + (v); old_; })
+#define mem__atomic_fetch_sub_acq_rel(p, v) __extension__({ __typeof__(*(p)) old_ = *(p); *(p) = old_ - (v); old_; })
+#define mem__atomic_fetch_add_seq_cst(p, v) mem__atomic_fetch_add_relaxed((p), (v))
+#define mem__atomic_fetch_sub_seq_cst(p, v) mem__atomic_fetch_sub_acq_rel((p), (v))
+#define mem__atomic_fetch_or_seq_cst(p, v) __extension__({ __typeof__(*(p)) old_ = *(p); *(p) = old_ | (v); old_; })
+#define mem__atomic_fetch_and_seq_cst(p, v) __extension__({ __typeof__(*(p)) old_ = *(p); *(p) = old_ & (v); old_; })
+#define mem__atomic_exchange_acquire(p, v) __extension__({ __typeof__(*(p)) old_ = *(p); *(p) = (v); old_; })
+#define mem__atomic_exchange_seq_cst(p, v) mem__atomic_exchange_acquire((p), (v))
+#define mem__atomic_cas_weak_release(p, expected, desired) \
+    __extension__({ bool same_ = *(p) == *(expected); if (same_) *(p) = (desired); else *(expected) = *(p); same_; })
+#define mem__atomic_cas_weak_acq_rel(p, expected, desired) mem__atomic_cas_weak_release((p), (expected), (desired))
+#define mem__atomic_cas_weak_seq_cst(p, expected, desired) mem__atomic_cas_weak_release((p), (expected), (desired))
+#define mem__compiler_barrier() ((void)0)
+
+typedef int mem__mutex;
+#define MEM__MUTEX_INITIALIZER 0
+static inline bool mem__mutex_init(mem__mutex* m) {
+    *m = 0;
+    return true;
+}
+static inline void mem__mutex_destroy(mem__mutex* m) { (void)m; }
+static inline void mem__mutex_lock(mem__mutex* m) { (void)m; }
+static inline void mem__mutex_unlock(mem__mutex* m) { (void)m; }
+
+#endif
+
+#endif /* MEMKIT_SRC_ATOMIC_H */

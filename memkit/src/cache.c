@@ -1,0 +1,339 @@
+/*
+ * cache.c - a cache's blocks: taking a block from its pages, making it live, putting
+ * a released one back, and the page lists that keep allocation O(1): per size class a
+ * queue of pages with a block to hand out, a list of full pages, empty small pages by
+ * page size, live large pages, and released large containers in bins by class.
+ *
+ * Every function here runs with the cache held: inside its owner's section, by a
+ * snapshot that froze it, or (a pool's own cache) under the pool mutex. Nothing here
+ * takes a lock or calls the system allocator.
+ */
+#include "internal.h"
+
+/* One page's blocks added to or removed from the cache's counts. */
+static void account(mem__cache* cache, const mem__page* page, bool add) {
+    size_t containers = page->carved;
+    size_t orphans = page->carved - page->used;
+    size_t container_bytes = containers * page->capacity;
+    size_t orphan_bytes = orphans * page->capacity;
+    mem__cache_counts* n = &cache->counts;
+    if (add) {
+        n->containers += containers;
+        n->container_bytes += container_bytes;
+        n->orphans += orphans;
+        n->orphan_bytes += orphan_bytes;
+    } else {
+        n->containers -= containers;
+        n->container_bytes -= container_bytes;
+        n->orphans -= orphans;
+        n->orphan_bytes -= orphan_bytes;
+    }
+}
+
+static bool is_single(const mem__page* page) { return page->block_count == 1; }
+
+static unsigned small_page_order(const mem__page* page) { return mem__page_order(page->bytes); }
+
+mem__cache* mem__cache_for(mem__thread_state* ts, struct mem__pool_state* st) {
+    mem__cache* hint = &ts->caches[ts->last_cache];
+    if (mem__likely(mem__atomic_load_relaxed(&hint->pool) == st)) {
+        return hint;
+    }
+    for (unsigned i = 0; i < MEM_THREAD_CACHE_POOLS; i++) {
+        if (mem__atomic_load_relaxed(&ts->caches[i].pool) == st) {
+            ts->last_cache = i;
+            return &ts->caches[i];
+        }
+    }
+    for (unsigned i = 0; i < MEM_THREAD_CACHE_POOLS; i++) {
+        mem__cache* cache = &ts->caches[i];
+        if (mem__atomic_load_relaxed(&cache->pool) != NULL) {
+            continue;
+        }
+        mem__pool_lock(st);
+        /* The list is kept in address order: snapshots that freeze every cache lock
+         * them in list order, so all lock them in one global order. */
+        mem__cache** link = &st->caches;
+        while (*link != NULL && (uintptr_t)*link < (uintptr_t)cache) {
+            link = &(*link)->next_in_pool;
+        }
+        cache->next_in_pool = *link;
+        *link = cache;
+        cache->pool_generation = st->generation;
+        cache->next_serial = st->next_serial;
+        cache->serial_end = st->next_serial += MEM__SERIAL_BLOCK;
+        /* Release: snapshots that find the cache in the pool's list see it whole. */
+        mem__atomic_store_release(&cache->pool, st);
+        mem__pool_unlock(st);
+        ts->last_cache = i;
+        return cache;
+    }
+    return NULL; /* more pools than cache slots: this pool uses its own cache */
+}
+
+bool mem__cache_serials_left(const mem__cache* cache) { return cache->next_serial != cache->serial_end; }
+
+void mem__cache_counts_add(mem__cache_counts* sum, const mem__cache_counts* part) {
+    sum->containers += part->containers;
+    sum->container_bytes += part->container_bytes;
+    sum->orphans += part->orphans;
+    sum->orphan_bytes += part->orphan_bytes;
+    sum->hits += part->hits;
+    sum->misses += part->misses;
+    sum->reuses += part->reuses;
+    sum->carves += part->carves;
+}
+
+/* ---- free lists: linked through the header's serial while a block is free, LIFO;
+ * FIFO in tracking builds, so a released block is not handed out again at once. */
+
+static MemoryContainer* free_pop(mem__page* page) {
+    MemoryContainer* c = page->free;
+    if (c != NULL) {
+        page->free = (MemoryContainer*)(uintptr_t)c->serial;
+        if (page->free == NULL) {
+            page->free_tail = NULL;
+        }
+    }
+    return c;
+}
+
+static void free_push(mem__page* page, MemoryContainer* c) {
+#if MEM__TRACKING
+    c->serial = 0;
+    if (page->free_tail != NULL) {
+        page->free_tail->serial = (uint64_t)(uintptr_t)c;
+    } else {
+        page->free = c;
+    }
+    page->free_tail = c;
+#else
+    c->serial = (uint64_t)(uintptr_t)page->free;
+    if (page->free == NULL) {
+        page->free_tail = c;
+    }
+    page->free = c;
+#endif
+}
+
+/* A free block of `page`, or a newly carved one (never-used blocks first in tracking
+ * builds); the page has one. */
+static MemoryContainer* page_take(mem__cache* cache, mem__page* page) {
+    MemoryContainer* c;
+    if (MEM__TRACKING) {
+        c = mem__page_carve(page);
+        if (c == NULL) {
+            c = free_pop(page);
+            cache->counts.orphans--;
+            cache->counts.orphan_bytes -= page->capacity;
+            cache->counts.reuses++;
+        } else {
+            cache->counts.containers++;
+            cache->counts.container_bytes += page->capacity;
+            cache->counts.carves++;
+        }
+    } else {
+        c = free_pop(page);
+        if (c != NULL) {
+            cache->counts.orphans--;
+            cache->counts.orphan_bytes -= page->capacity;
+            cache->counts.reuses++;
+        } else {
+            c = mem__page_carve(page);
+            cache->counts.containers++;
+            cache->counts.container_bytes += page->capacity;
+            cache->counts.carves++;
+        }
+    }
+    page->used++;
+    return c;
+}
+
+static bool has_block(const mem__page* page) { return page->free != NULL || page->carved < page->block_count; }
+
+/* An empty page of the right size kept by the cache, laid out for `cls` and queued. */
+static mem__page* reuse_empty_page(mem__cache* cache, unsigned cls) {
+    unsigned order = mem__page_order(mem__page_bytes_for(cls, false));
+    mem__page* page = cache->empty[order];
+    if (page == NULL) {
+        return NULL;
+    }
+    mem__cache_detach_page(cache, page);
+    if (page->size_class != cls) {
+        mem__page_reformat(page, cls);
+    }
+    mem__cache_install(cache, page);
+    return page;
+}
+
+MemoryContainer* mem__cache_take_from(mem__cache* cache, mem__page* page) {
+    if (is_single(page)) {
+        mem__bins_remove(&cache->large, page);
+        cache->spare_bytes -= page->bytes;
+        MemoryContainer* c = page_take(cache, page);
+        mem__page_list_push(&cache->large_live, page, MEM__LIST_LARGE_LIVE);
+        return c;
+    }
+    MemoryContainer* c = page_take(cache, page);
+    if (!has_block(page)) {
+        mem__page_list_remove(&cache->queue[page->size_class], page);
+        mem__page_list_push(&cache->full, page, MEM__LIST_FULL);
+    }
+    return c;
+}
+
+MemoryContainer* mem__cache_take(mem__cache* cache, unsigned cls) {
+    mem__page* page;
+    if (mem__class_is_small(cls)) {
+        page = cache->queue[cls];
+        if (page == NULL && (page = reuse_empty_page(cache, cls)) == NULL) {
+            return NULL;
+        }
+    } else if ((page = mem__bins_find_fit(&cache->large, cls, MEM__REUSE_MAX_CLASS_SLACK)) == NULL) {
+        return NULL;
+    }
+    return mem__cache_take_from(cache, page);
+}
+
+void mem__cache_revive(mem__cache* cache, MemoryContainer* c, size_t size, uint16_t owner, bool born_shared) {
+    mem__track_block_created(c, MEM__CONTAINER_HEADER + size);
+    c->size = size;
+    c->serial = cache->next_serial++;
+    c->owner = owner;
+    /* Relaxed: the container reaches other threads only through a handle, published
+     * with a release store of its `container` field. */
+    if (owner == MEM__OWNER_POOL || born_shared) {
+        mem__atomic_store_relaxed(&c->refcount, 0u);
+        mem__atomic_store_relaxed(&c->shared, MEM__SHARED_ONE | MEM__SHARED_MERGED);
+    } else {
+        mem__atomic_store_relaxed(&c->refcount, 1u);
+        mem__atomic_store_relaxed(&c->shared, 0u);
+    }
+    c->state = MEM__STATE_LIVE;
+    mem__track_allow(c->data, size); /* zero: carved zeroed, or wiped when released */
+}
+
+void mem__cache_put(mem__cache* cache, mem__page* page, MemoryContainer* c) {
+    mem__track_forbid(c->data, page->capacity);
+    mem__track_block_released(c);
+    mem__atomic_store_relaxed(&c->refcount, 0u);
+    mem__atomic_store_relaxed(&c->shared, 0u);
+    c->state = MEM__STATE_FREE;
+    cache->counts.hits++;
+    free_push(page, c);
+    page->used--;
+    cache->counts.orphans++;
+    cache->counts.orphan_bytes += page->capacity;
+    if (is_single(page)) {
+        mem__page_list_remove(&cache->large_live, page);
+        page->list = MEM__LIST_LARGE_BIN;
+        mem__bins_push(&cache->large, page);
+        cache->spare_bytes += page->bytes;
+        return;
+    }
+    unsigned cls = page->size_class;
+    if (page->list == MEM__LIST_FULL) {
+        mem__page_list_remove(&cache->full, page);
+        mem__page_list_push(&cache->queue[cls], page, MEM__LIST_QUEUE);
+    }
+    /* An empty page stays the class's page while it is the only one queued; others
+     * wait among the empty pages, for any class of their size. */
+    if (page->used == 0 && (page->prev != NULL || page->next != NULL)) {
+        mem__page_list_remove(&cache->queue[cls], page);
+        mem__page_list_push(&cache->empty[small_page_order(page)], page, MEM__LIST_EMPTY);
+        cache->empty_count++;
+        cache->spare_bytes += page->bytes;
+    }
+}
+
+void mem__cache_install(mem__cache* cache, mem__page* page) {
+    /* Release: a thread that reads the page's cache to hand a block back sees the
+     * cache as it was when the page joined it. */
+    mem__atomic_store_release(&page->cache, cache);
+    account(cache, page, true);
+    if (is_single(page)) {
+        page->list = MEM__LIST_LARGE_BIN;
+        mem__bins_push(&cache->large, page);
+        cache->spare_bytes += page->bytes;
+    } else {
+        mem__page_list_push(&cache->queue[page->size_class], page, MEM__LIST_QUEUE);
+    }
+}
+
+void mem__cache_keep_empty(mem__cache* cache, mem__page* page) {
+    if (is_single(page)) {
+        mem__cache_install(cache, page);
+        return;
+    }
+    mem__atomic_store_release(&page->cache, cache);
+    account(cache, page, true);
+    mem__page_list_push(&cache->empty[small_page_order(page)], page, MEM__LIST_EMPTY);
+    cache->empty_count++;
+    cache->spare_bytes += page->bytes;
+}
+
+void mem__cache_detach_page(mem__cache* cache, mem__page* page) {
+    switch (page->list) {
+    case MEM__LIST_QUEUE:
+        mem__page_list_remove(&cache->queue[page->size_class], page);
+        break;
+    case MEM__LIST_FULL:
+        mem__page_list_remove(&cache->full, page);
+        break;
+    case MEM__LIST_EMPTY:
+        mem__page_list_remove(&cache->empty[small_page_order(page)], page);
+        cache->empty_count--;
+        cache->spare_bytes -= page->bytes;
+        break;
+    case MEM__LIST_LARGE_LIVE:
+        mem__page_list_remove(&cache->large_live, page);
+        break;
+    case MEM__LIST_LARGE_BIN:
+        mem__bins_remove(&cache->large, page);
+        page->list = MEM__LIST_NONE;
+        cache->spare_bytes -= page->bytes;
+        break;
+    default:
+        break;
+    }
+    account(cache, page, false);
+    mem__atomic_store_relaxed(&page->cache, (mem__cache*)NULL);
+}
+
+/* An empty page of the cache's largest order, or NULL. */
+static mem__page* any_empty_page(const mem__cache* cache) {
+    for (unsigned order = MEM__PAGE_ORDERS; order > 0; order--) {
+        if (cache->empty[order - 1] != NULL) {
+            return cache->empty[order - 1];
+        }
+    }
+    return NULL;
+}
+
+mem__page* mem__cache_surplus(mem__cache* cache, bool everything) {
+    mem__page* chain = NULL;
+    mem__page* page;
+    unsigned keep_pages = everything ? 0 : MEM_THREAD_CACHE_EMPTY_PAGES;
+    while (cache->empty_count > keep_pages && (page = any_empty_page(cache)) != NULL) {
+        mem__cache_detach_page(cache, page);
+        page->next = chain;
+        chain = page;
+    }
+    if (everything) {
+        for (unsigned cls = 0; cls < MEM__SMALL_CLASS_COUNT; cls++) {
+            page = cache->queue[cls];
+            if (page != NULL && page->used == 0 && page->next == NULL) {
+                mem__cache_detach_page(cache, page);
+                page->next = chain;
+                chain = page;
+            }
+        }
+    }
+    size_t keep_bytes = everything ? 0 : MEM_THREAD_CACHE_LARGE_BYTES;
+    while (cache->large.bytes > keep_bytes && (page = mem__bins_largest(&cache->large)) != NULL) {
+        mem__cache_detach_page(cache, page);
+        page->next = chain;
+        chain = page;
+    }
+    return chain;
+}

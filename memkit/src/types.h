@@ -1,0 +1,291 @@
+/*
+ * types.h - the library's internal objects, their tunables and the size classes.
+ *
+ * Ownership in one paragraph: every thread that uses the library has a thread state
+ * (thread_state.c). A state holds one cache per pool it allocates from; a cache owns
+ * pages; a page is one system allocation carved into equal blocks, each block a
+ * container (header + payload). Only the cache's owner thread touches its pages'
+ * free lists, with plain loads and stores; other threads hand blocks back through the
+ * cache's lock-free remote list, and snapshots (stats, validate, trim) briefly freeze
+ * a cache with an asymmetric protocol (freeze.c). The pool keeps a registry of every
+ * page and a cache of its own, used under its mutex, for empty pages and for threads
+ * without a cache. Handles and arena headers live in per-state object heaps.
+ */
+#ifndef MEMKIT_SRC_TYPES_H
+#define MEMKIT_SRC_TYPES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "atomic.h"
+#include "memkit.h"
+#include "track.h"
+
+/* ---- size classes. Class 0 holds 16 bytes. Above that, each power-of-two range is
+ * cut in four: class 4g+k+1 (k = 0..3) holds (5+k) << (g+2) bytes, i.e. 20, 24, 28,
+ * 32, 40, 48, 56, 64, 80, ... so a container's capacity is at most 25% above the size
+ * asked for, and a class index fits in a byte. */
+#define MEM__SIZE_CLASS_COUNT 176
+#define MEM__CLASS_BITMAP_WORDS ((MEM__SIZE_CLASS_COUNT + 63) / 64)
+/* How many classes above the one asked for a large orphan may come from (at most 2x). */
+#define MEM__REUSE_MAX_CLASS_SLACK 4
+/* Classes 0..48 (capacity up to 64 KiB) share pages; larger containers each get a
+ * page of their own. */
+#define MEM__SMALL_CLASS_COUNT 49
+
+static inline unsigned mem__size_class(size_t size) {
+    if (size <= 16) {
+        return 0;
+    }
+    size_t t = size - 1;
+    unsigned msb = 63u - (unsigned)__builtin_clzll((unsigned long long)t);
+    unsigned shift = msb - 2;
+    unsigned k = (unsigned)((t >> shift) & 3u);
+    return 4u * (msb - 4u) + k + 1u;
+}
+
+static inline size_t mem__class_capacity(unsigned size_class) {
+    if (size_class == 0) {
+        return 16;
+    }
+    unsigned c = size_class - 1;
+    return (size_t)(5u + c % 4u) << (c / 4u + 2u);
+}
+
+static inline bool mem__class_is_small(unsigned size_class) { return size_class < MEM__SMALL_CLASS_COUNT; }
+
+/* ---- tunables (defaults; each may be overridden with -D when building the library) */
+#ifndef MEM_PAGE_MIN_BYTES
+#define MEM_PAGE_MIN_BYTES (64u * 1024u) /* smallest page: 64 KiB */
+#endif
+#define MEM__PAGE_MIN_BLOCKS 8 /* a small page holds at least this many blocks */
+#ifndef MEM_THREAD_CACHE_POOLS
+#define MEM_THREAD_CACHE_POOLS 8 /* pools one thread caches for; more use the pool's own cache */
+#endif
+#ifndef MEM_THREAD_CACHE_EMPTY_PAGES
+#define MEM_THREAD_CACHE_EMPTY_PAGES 2 /* empty small pages a cache keeps; more go back to the pool */
+#endif
+#ifndef MEM_THREAD_CACHE_LARGE_BYTES
+#define MEM_THREAD_CACHE_LARGE_BYTES (4u * 1024u * 1024u) /* released large containers a cache keeps */
+#endif
+#ifndef MEM_HANDLE_CACHE
+#define MEM_HANDLE_CACHE 4096 /* destroyed handles a thread keeps beyond the quarantine */
+#endif
+#ifndef MEM_REQUEST_ARENA_SIZE
+#define MEM_REQUEST_ARENA_SIZE 16384 /* first chunk of a request arena */
+#endif
+#ifndef MEM_REQUEST_ARENA_KEEP_BYTES
+#define MEM_REQUEST_ARENA_KEEP_BYTES (1024u * 1024u) /* chunk bytes a thread keeps */
+#endif
+#define MEM__SERIAL_BLOCK (UINT64_C(1) << 20) /* serials a cache takes from its pool at once */
+
+/* ---- containers */
+#define MEM__CONTAINER_HEADER offsetof(MemoryContainer, data)
+#define MEM__CONTAINER_MAGIC 0xC7u
+#define MEM__CONTAINER_MAGIC_FREED 0x00u
+enum mem__container_state {
+    MEM__STATE_LIVE = 1,  /* referenced by at least one handle (or being released) */
+    MEM__STATE_FREE = 2,  /* wiped, on its page's free list */
+    MEM__STATE_REMOTE = 3 /* wiped, released on another thread, on its owner's remote list */
+};
+/* Reference counting is biased towards the owning thread: it counts in `refcount`
+ * with plain stores; other threads count in `shared` atomically, as count << 1 with
+ * the low bit MERGED set once the owner's count reached zero (from then on `shared`
+ * alone decides). A container made without an owner is merged from birth. */
+#define MEM__SHARED_MERGED 1u
+#define MEM__SHARED_ONE 2u
+#define MEM__REFCOUNT_MAX (UINT32_MAX / 2)     /* owner-side references */
+#define MEM__SHARED_MAX (UINT32_MAX / 2 - 1u)  /* shared word, count << 1 */
+/* Container owners: thread-state indices 1..MEM__MAX_STATES; 0 is the pool itself. */
+#define MEM__OWNER_POOL 0u
+#define MEM__MAX_STATES 65534u
+#define MEM__NO_STATE 0xFFFFu /* the calling thread has no state */
+
+/* ---- pages */
+#define MEM__PAGE_MAGIC UINT32_C(0x4d4b5047) /* "MKPG" */
+enum mem__page_list {
+    MEM__LIST_NONE = 0,  /* on no list: being moved, or freed */
+    MEM__LIST_QUEUE,     /* small page with a block to hand out, in its cache's class queue */
+    MEM__LIST_FULL,      /* small page with nothing to hand out */
+    MEM__LIST_EMPTY,     /* empty small page kept for any class of its size */
+    MEM__LIST_LARGE_LIVE, /* large page whose container is live */
+    MEM__LIST_LARGE_BIN, /* released large container, kept in a cache's bins */
+    MEM__LIST_CUSTODY    /* taken out of circulation by a snapshot checking it */
+};
+struct mem__cache;
+struct mem__pool_state;
+
+typedef struct mem__page {
+    uint32_t magic;
+    uint32_t id;                  /* index in the page table (page.c) */
+    struct mem__pool_state* pool;
+    struct mem__cache* cache;     /* the owning cache; atomic (snapshots read it) */
+    struct mem__page* next;       /* links of the list the page is on */
+    struct mem__page* prev;
+    unsigned char* blocks;        /* first block */
+    void* raw;                    /* the system allocation */
+    size_t bytes;                 /* size of the system allocation */
+    size_t stride;                /* bytes from one block to the next */
+    size_t capacity;              /* payload bytes of each block (its class capacity) */
+    MemoryContainer* free;        /* free blocks (FIFO in tracking builds) */
+    MemoryContainer* free_tail;
+    uint32_t block_count;         /* blocks the page holds */
+    uint32_t carved;              /* blocks handed out at least once */
+    uint32_t used;                /* live blocks, including those on a remote list */
+    uint32_t registry_index;
+    uint8_t size_class;
+    uint8_t list;                 /* enum mem__page_list */
+} mem__page;
+
+/* Lists of pages by size class with a bitmap of the non-empty ones (bins.c). */
+typedef struct mem__page_bins {
+    mem__page* head[MEM__SIZE_CLASS_COUNT];
+    uint64_t bitmap[MEM__CLASS_BITMAP_WORDS];
+    size_t count;
+    size_t bytes; /* capacities of the binned pages' blocks */
+} mem__page_bins;
+
+/* ---- caches: one per thread state and pool, plus each pool's own. */
+#define MEM__PAGE_ORDERS 8 /* small page sizes: MEM_PAGE_MIN_BYTES << 0..7 */
+typedef struct mem__cache_counts {
+    size_t containers;      /* carved blocks in the cache's pages */
+    size_t container_bytes;
+    size_t orphans;         /* of those, free (wiped) */
+    size_t orphan_bytes;
+    uint64_t hits;          /* operations served without the pool's lock */
+    uint64_t misses;        /* operations that needed the pool */
+    uint64_t reuses;        /* allocations served by a free block */
+    uint64_t carves;        /* allocations that made a new container */
+} mem__cache_counts;
+
+typedef struct mem__cache {
+    /* Owner side: plain accesses by the owner, read by snapshots while frozen. */
+    mem__page* queue[MEM__SMALL_CLASS_COUNT]; /* pages with a block to hand out */
+    mem__page* full;                          /* small pages with nothing to hand out */
+    mem__page* empty[MEM__PAGE_ORDERS];       /* empty small pages kept, by page size */
+    unsigned empty_count;
+    mem__page* large_live;                    /* pages of live large containers */
+    mem__page_bins large;                     /* released large containers, by class */
+    size_t spare_bytes;                       /* page bytes of the empty pages and `large` */
+    mem__cache_counts counts;
+    uint64_t next_serial;                     /* serials taken from the pool, a block at a time */
+    uint64_t serial_end;
+    /* The snapshot protocol (freeze.c). */
+    uint32_t frozen;          /* atomic: a snapshot owns the cache */
+    uint32_t owner_waiting;   /* atomic: the owner waits for a snapshot to finish */
+    mem__mutex freeze_mutex;  /* held by the snapshot while frozen */
+    /* Blocks and carriers of released references handed back by other threads
+     * (remote.c): an atomic list, tagged in its low bits. */
+    uintptr_t remote;
+    /* Identity. */
+    struct mem__pool_state* pool; /* atomic: NULL while the slot is unused */
+    uint64_t pool_generation;
+    struct mem__thread_state* state; /* NULL for a pool's own cache */
+    struct mem__cache* next_in_pool;
+} mem__cache;
+
+/* ---- pools */
+#define MEM__POOL_MAGIC UINT32_C(0x4d4b504c) /* "MKPL" */
+
+struct mem__pool_state {
+    mem__mutex mutex;          /* the registry, the own cache, the lists below, counters */
+    mem__mutex snapshot_mutex; /* one snapshot at a time; taken before `mutex` */
+    uint64_t generation;       /* distinct for every initialisation of any pool */
+    mem__page** registry;      /* every page of the pool (NULL: a hole, see registry.c) */
+    size_t count;
+    size_t registry_holes;
+    size_t capacity;
+    size_t initial_capacity;
+    size_t page_bytes;         /* bytes of all registered pages' system allocations */
+    size_t peak_bytes;         /* the most page_bytes ever was */
+    mem__cache own;            /* the pool's cache, under `mutex`: empty pages, released
+                                  large containers, and threads without a cache of their own */
+    size_t orphan_budget;      /* page bytes the stock (own.spare_bytes) may hold */
+    uint64_t next_serial;
+    uint64_t lock_acquisitions;
+    uint64_t cache_exchanges;
+    uint64_t orphans_freed;
+    mem__cache* caches;        /* thread caches of this pool */
+    mem__page* deferred_frees; /* pages unregistered while a validation walks them */
+    bool validating;
+    bool rcu_used;             /* atomic: a publish happened, destroy waits for RCU */
+    struct mem__pool_state* live_next; /* the set of live pools (pool.c) */
+};
+
+/* ---- object heaps: handles and arena headers (objects.c). Objects are type-stable:
+ * their memory is never returned to the system, and a destroyed object waits in a
+ * FIFO quarantine before reuse, so a stale handle still reads as destroyed. */
+enum { MEM__HEAP_HANDLES, MEM__HEAP_ARENAS, MEM__HEAP_COUNT };
+
+typedef struct mem__object_heap {
+    void* head;       /* destroyed objects, oldest first (owner only) */
+    void* tail;
+    size_t length;
+    void* fresh;      /* never-used objects (owner only) */
+    uintptr_t remote; /* atomic: objects destroyed by other threads */
+} mem__object_heap;
+
+/* A reference dropped by a thread that does not own the container, on its way to the
+ * owner (remote.c): the release record of a deferred RCU release starts with this. */
+typedef struct mem__carried_ref {
+    uint64_t link;
+    MemoryContainer* container;
+} mem__carried_ref;
+
+/* ---- thread states (thread_state.c) */
+typedef struct mem__thread_state {
+    uint64_t seq;       /* atomic: odd while the owner is inside an owner section */
+    uint16_t index;     /* 1..MEM__MAX_STATES */
+    uint32_t abandoned; /* atomic: its thread exited; waits for a new thread to adopt it */
+    unsigned last_cache;
+    mem__cache caches[MEM_THREAD_CACHE_POOLS];
+    mem__object_heap heaps[MEM__HEAP_COUNT];
+    MemoryArena* spare_arenas; /* released request arenas, ready for reuse */
+    MemoryArena* owned_arenas; /* every request arena of the thread */
+    size_t kept_arena_bytes;   /* chunk bytes of the spare arenas */
+    struct mem__thread_state* next_abandoned;
+} mem__thread_state;
+
+/* ---- handles */
+#define MEM__POINTER_MAGIC UINT32_C(0x4d4b5054)      /* "MKPT" */
+#define MEM__POINTER_MAGIC_DEAD UINT32_C(0x44454144) /* "DEAD" */
+#define MEM__CARRIER_MAGIC UINT32_C(0x4d4b4352)      /* "MKCR": a reference in transit */
+enum {
+    MEM__POINTER_PUBLISHED = 1u, /* replaced through mem_pointer_publish: RCU-protected */
+    MEM__POINTER_LOCAL_REF = 2u, /* its reference is counted in the owner's `refcount` */
+    MEM__POINTER_IN_CALL = 4u    /* debug builds: a call on it is running (shares of it
+                                    are counted in the high byte) */
+};
+
+/* ---- arenas */
+#define MEM__ARENA_MAGIC UINT32_C(0x4d4b4152)      /* "MKAR" */
+#define MEM__ARENA_MAGIC_DEAD UINT32_C(0x44454144) /* "DEAD" */
+#define MEM__ARENA_MAGIC_IDLE UINT32_C(0x49444c45) /* "IDLE": a released request arena */
+enum {
+    MEM__ARENA_REQUEST = 1u /* a thread's request arena (its magic says whether acquired) */
+};
+
+typedef struct mem__arena_chunk {
+    struct mem__arena_chunk* next;
+    size_t capacity;
+    size_t used;
+    size_t reserved; /* keeps data 16-byte aligned */
+    unsigned char data[];
+} mem__arena_chunk;
+
+/* The first fields match MemoryPointer's private layout (the object heap's contract):
+ * two pointers, the link, the magic, flags and the owner. */
+struct MemoryArena {
+    mem__arena_chunk* first;
+    mem__arena_chunk* current;
+    uint64_t link;  /* object heap link; request arenas: the owner's spare stack */
+    uint32_t magic;
+    uint16_t flags;
+    uint16_t owner; /* the thread state whose object heap holds it */
+    size_t total_capacity;
+    mem__thread_state* request_owner; /* request arenas: the acquiring thread's state */
+    struct MemoryArena* next_owned;   /* request arenas: the owner's list of all */
+};
+
+#endif /* MEMKIT_SRC_TYPES_H */
