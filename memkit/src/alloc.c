@@ -7,7 +7,7 @@
  * released by a thread that does not own it goes back through the owner's remote
  * list (remote.c).
  */
-#include "internal.h"
+#include "hot.h"
 
 /* Pool locked: the next serials for `cache` when its block is used up. */
 static void refill_serials(struct mem__pool_state* st, mem__cache* cache) {
@@ -100,11 +100,8 @@ MemoryContainer* mem__container_obtain(struct mem__pool_state* st, size_t size, 
     return c;
 }
 
-/* Wipes the bytes a caller could have written; the rest of the block is zero already. */
-static void wipe_payload(MemoryContainer* c) { mem__wipe(c->data, c->size); }
-
 void mem__container_release_held(mem__cache* cache, MemoryContainer* c) {
-    wipe_payload(c);
+    mem__wipe_payload(c);
     mem__cache_put(cache, mem__page_of(c), c);
 }
 
@@ -112,7 +109,7 @@ void mem__container_release(struct mem__pool_state* st, MemoryContainer* c) {
     mem__page* page = mem__page_of(c);
     /* Acquire: pairs with the release store that installed the page in its cache. */
     mem__cache* cache = mem__atomic_load_acquire(&page->cache);
-    wipe_payload(c);
+    mem__wipe_payload(c);
     if (c->owner == MEM__OWNER_POOL) {
         mem__page* to_free = NULL;
         mem__pool_lock(st);
@@ -129,7 +126,7 @@ void mem__container_release(struct mem__pool_state* st, MemoryContainer* c) {
     if (ts != NULL && ts->index == c->owner) {
         bool fast = mem__owner_enter(ts, cache);
         mem__cache_put(cache, page, c);
-        mem__page* surplus = mem__cache_surplus(cache, false);
+        mem__page* surplus = mem__cache_over_limits(cache) ? mem__cache_surplus(cache, false) : NULL;
         mem__owner_leave(ts, cache, fast);
         mem__stock_return(st, surplus);
         return;

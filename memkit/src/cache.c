@@ -8,7 +8,7 @@
  * snapshot that froze it, or (a pool's own cache) under the pool mutex. Nothing here
  * takes a lock or calls the system allocator.
  */
-#include "internal.h"
+#include "hot.h"
 
 /* One page's blocks added to or removed from the cache's counts. */
 static void account(mem__cache* cache, const mem__page* page, bool add) {
@@ -30,15 +30,9 @@ static void account(mem__cache* cache, const mem__page* page, bool add) {
     }
 }
 
-static bool is_single(const mem__page* page) { return page->block_count == 1; }
-
 static unsigned small_page_order(const mem__page* page) { return mem__page_order(page->bytes); }
 
-mem__cache* mem__cache_for(mem__thread_state* ts, struct mem__pool_state* st) {
-    mem__cache* hint = &ts->caches[ts->last_cache];
-    if (mem__likely(mem__atomic_load_relaxed(&hint->pool) == st)) {
-        return hint;
-    }
+mem__cache* mem__cache_find(mem__thread_state* ts, struct mem__pool_state* st) {
     for (unsigned i = 0; i < MEM_THREAD_CACHE_POOLS; i++) {
         if (mem__atomic_load_relaxed(&ts->caches[i].pool) == st) {
             ts->last_cache = i;
@@ -71,8 +65,6 @@ mem__cache* mem__cache_for(mem__thread_state* ts, struct mem__pool_state* st) {
     return NULL; /* more pools than cache slots: this pool uses its own cache */
 }
 
-bool mem__cache_serials_left(const mem__cache* cache) { return cache->next_serial != cache->serial_end; }
-
 void mem__cache_counts_add(mem__cache_counts* sum, const mem__cache_counts* part) {
     sum->containers += part->containers;
     sum->container_bytes += part->container_bytes;
@@ -83,73 +75,6 @@ void mem__cache_counts_add(mem__cache_counts* sum, const mem__cache_counts* part
     sum->reuses += part->reuses;
     sum->carves += part->carves;
 }
-
-/* ---- free lists: linked through the header's serial while a block is free, LIFO;
- * FIFO in tracking builds, so a released block is not handed out again at once. */
-
-static MemoryContainer* free_pop(mem__page* page) {
-    MemoryContainer* c = page->free;
-    if (c != NULL) {
-        page->free = (MemoryContainer*)(uintptr_t)c->serial;
-        if (page->free == NULL) {
-            page->free_tail = NULL;
-        }
-    }
-    return c;
-}
-
-static void free_push(mem__page* page, MemoryContainer* c) {
-#if MEM__TRACKING
-    c->serial = 0;
-    if (page->free_tail != NULL) {
-        page->free_tail->serial = (uint64_t)(uintptr_t)c;
-    } else {
-        page->free = c;
-    }
-    page->free_tail = c;
-#else
-    c->serial = (uint64_t)(uintptr_t)page->free;
-    if (page->free == NULL) {
-        page->free_tail = c;
-    }
-    page->free = c;
-#endif
-}
-
-/* A free block of `page`, or a newly carved one (never-used blocks first in tracking
- * builds); the page has one. */
-static MemoryContainer* page_take(mem__cache* cache, mem__page* page) {
-    MemoryContainer* c;
-    if (MEM__TRACKING) {
-        c = mem__page_carve(page);
-        if (c == NULL) {
-            c = free_pop(page);
-            cache->counts.orphans--;
-            cache->counts.orphan_bytes -= page->capacity;
-            cache->counts.reuses++;
-        } else {
-            cache->counts.containers++;
-            cache->counts.container_bytes += page->capacity;
-            cache->counts.carves++;
-        }
-    } else {
-        c = free_pop(page);
-        if (c != NULL) {
-            cache->counts.orphans--;
-            cache->counts.orphan_bytes -= page->capacity;
-            cache->counts.reuses++;
-        } else {
-            c = mem__page_carve(page);
-            cache->counts.containers++;
-            cache->counts.container_bytes += page->capacity;
-            cache->counts.carves++;
-        }
-    }
-    page->used++;
-    return c;
-}
-
-static bool has_block(const mem__page* page) { return page->free != NULL || page->carved < page->block_count; }
 
 /* An empty page of the right size kept by the cache, laid out for `cls` and queued. */
 static mem__page* reuse_empty_page(mem__cache* cache, unsigned cls) {
@@ -167,22 +92,21 @@ static mem__page* reuse_empty_page(mem__cache* cache, unsigned cls) {
 }
 
 MemoryContainer* mem__cache_take_from(mem__cache* cache, mem__page* page) {
-    if (is_single(page)) {
+    if (mem__page_is_single(page)) {
         mem__bins_remove(&cache->large, page);
         cache->spare_bytes -= page->bytes;
-        MemoryContainer* c = page_take(cache, page);
+        MemoryContainer* c = mem__page_take(cache, page);
         mem__page_list_push(&cache->large_live, page, MEM__LIST_LARGE_LIVE);
         return c;
     }
-    MemoryContainer* c = page_take(cache, page);
-    if (!has_block(page)) {
-        mem__page_list_remove(&cache->queue[page->size_class], page);
-        mem__page_list_push(&cache->full, page, MEM__LIST_FULL);
+    MemoryContainer* c = mem__page_take(cache, page);
+    if (!mem__page_has_block(page)) {
+        mem__cache_page_full(cache, page);
     }
     return c;
 }
 
-MemoryContainer* mem__cache_take(mem__cache* cache, unsigned cls) {
+MemoryContainer* mem__cache_take_slow(mem__cache* cache, unsigned cls) {
     mem__page* page;
     if (mem__class_is_small(cls)) {
         page = cache->queue[cls];
@@ -195,36 +119,8 @@ MemoryContainer* mem__cache_take(mem__cache* cache, unsigned cls) {
     return mem__cache_take_from(cache, page);
 }
 
-void mem__cache_revive(mem__cache* cache, MemoryContainer* c, size_t size, uint16_t owner, bool born_shared) {
-    mem__track_block_created(c, MEM__CONTAINER_HEADER + size);
-    c->size = size;
-    c->serial = cache->next_serial++;
-    c->owner = owner;
-    /* Relaxed: the container reaches other threads only through a handle, published
-     * with a release store of its `container` field. */
-    if (owner == MEM__OWNER_POOL || born_shared) {
-        mem__atomic_store_relaxed(&c->refcount, 0u);
-        mem__atomic_store_relaxed(&c->shared, MEM__SHARED_ONE | MEM__SHARED_MERGED);
-    } else {
-        mem__atomic_store_relaxed(&c->refcount, 1u);
-        mem__atomic_store_relaxed(&c->shared, 0u);
-    }
-    c->state = MEM__STATE_LIVE;
-    mem__track_allow(c->data, size); /* zero: carved zeroed, or wiped when released */
-}
-
-void mem__cache_put(mem__cache* cache, mem__page* page, MemoryContainer* c) {
-    mem__track_forbid(c->data, page->capacity);
-    mem__track_block_released(c);
-    mem__atomic_store_relaxed(&c->refcount, 0u);
-    mem__atomic_store_relaxed(&c->shared, 0u);
-    c->state = MEM__STATE_FREE;
-    cache->counts.hits++;
-    free_push(page, c);
-    page->used--;
-    cache->counts.orphans++;
-    cache->counts.orphan_bytes += page->capacity;
-    if (is_single(page)) {
+void mem__cache_relist(mem__cache* cache, mem__page* page) {
+    if (mem__page_is_single(page)) {
         mem__page_list_remove(&cache->large_live, page);
         page->list = MEM__LIST_LARGE_BIN;
         mem__bins_push(&cache->large, page);
@@ -246,12 +142,17 @@ void mem__cache_put(mem__cache* cache, mem__page* page, MemoryContainer* c) {
     }
 }
 
+void mem__cache_page_full(mem__cache* cache, mem__page* page) {
+    mem__page_list_remove(&cache->queue[page->size_class], page);
+    mem__page_list_push(&cache->full, page, MEM__LIST_FULL);
+}
+
 void mem__cache_install(mem__cache* cache, mem__page* page) {
     /* Release: a thread that reads the page's cache to hand a block back sees the
      * cache as it was when the page joined it. */
     mem__atomic_store_release(&page->cache, cache);
     account(cache, page, true);
-    if (is_single(page)) {
+    if (mem__page_is_single(page)) {
         page->list = MEM__LIST_LARGE_BIN;
         mem__bins_push(&cache->large, page);
         cache->spare_bytes += page->bytes;
@@ -261,7 +162,7 @@ void mem__cache_install(mem__cache* cache, mem__page* page) {
 }
 
 void mem__cache_keep_empty(mem__cache* cache, mem__page* page) {
-    if (is_single(page)) {
+    if (mem__page_is_single(page)) {
         mem__cache_install(cache, page);
         return;
     }

@@ -10,7 +10,7 @@
  * container and flags, read by shares, snapshots and leak reports) are accessed
  * atomically.
  */
-#include "internal.h"
+#include "hot.h"
 
 mem__object_kind mem__handle_kind = {.size = sizeof(MemoryPointer), .heap = MEM__HEAP_HANDLES,
                                      .mutex = MEM__MUTEX_INITIALIZER};
@@ -20,62 +20,29 @@ _Static_assert(offsetof(MemoryPointer, generation) == 16, "handle link at byte 1
 _Static_assert(offsetof(MemoryPointer, owner) == 30, "handle owner at bytes 30..31");
 _Static_assert(sizeof(MemoryPointer) % 16 == 0, "handles keep 16-byte alignment in their chunks");
 
-/* The public fields, which a destroyed handle forbids in tracking builds (its private
- * fields and name stay readable: the library reads the magic to refuse a second
- * destroy, and the name to say which handle it was). */
-#define HANDLE_PUBLIC_BYTES offsetof(MemoryPointer, generation)
-
-static void copy_name(MemoryPointer* handle, const char* name) {
-    size_t length = strnlen(name, MEM_POINTER_NAME_MAX - 1);
-    memcpy(handle->name, name, length);
-    handle->name[length] = '\0';
-}
-
 MemoryPointer* mem__handle_alloc(const char* name) {
     MemoryPointer* handle = mem__object_alloc(&mem__handle_kind);
-    if (handle == NULL) {
-        return NULL;
+    if (handle != NULL) {
+        mem__handle_init(handle, name);
     }
-    mem__track_allow_undefined(handle, HANDLE_PUBLIC_BYTES);
-    mem__atomic_store_relaxed(&handle->container, (MemoryContainer*)NULL);
-    mem__atomic_store_relaxed(&handle->pool, (MemoryPool*)NULL);
-    mem__atomic_store_relaxed(&handle->generation, (uint64_t)0);
-    mem__atomic_store_relaxed(&handle->flags, (uint16_t)0);
-    copy_name(handle, name);
-    /* Release: a leak report that sees the magic sees the name and fields too. */
-    mem__atomic_store_release(&handle->magic, MEM__POINTER_MAGIC);
-    mem__track_block_created(handle, sizeof *handle);
     return handle;
 }
 
-void mem__handle_free(MemoryPointer* handle) {
-    mem__atomic_store_release(&handle->magic, MEM__POINTER_MAGIC_DEAD);
-    mem__atomic_store_relaxed(&handle->container, (MemoryContainer*)NULL);
-    mem__atomic_store_relaxed(&handle->pool, (MemoryPool*)NULL);
-    mem__atomic_store_relaxed(&handle->flags, (uint16_t)0);
-    mem__track_block_released(handle);
-    mem__track_allow((unsigned char*)handle + HANDLE_PUBLIC_BYTES, sizeof *handle - HANDLE_PUBLIC_BYTES);
-    mem__track_forbid(handle, HANDLE_PUBLIC_BYTES);
-    mem__object_free(&mem__handle_kind, handle);
-}
+void mem__handle_free(MemoryPointer* handle) { mem__handle_release(handle); }
 
 uint32_t mem__handle_magic(const MemoryPointer* ptr) { return mem__atomic_load_acquire(&ptr->magic); }
 
-MemoryPointer* mem__pointer_check(const MemoryPointer* ptr) {
+MemoryPointer* mem__pointer_invalid(const MemoryPointer* ptr) {
     if (ptr == NULL) {
         return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
     }
-    uint32_t magic = mem__handle_magic(ptr);
-    if (mem__unlikely(magic != MEM__POINTER_MAGIC)) {
-        if (magic == MEM__POINTER_MAGIC_DEAD) {
-            mem__log(MEM_LOG_WARNING, "pointer %p (\"%.*s\") used after destroy", (const void*)ptr,
-                     (int)sizeof ptr->name, ptr->name);
-        } else {
-            mem__log(MEM_LOG_WARNING, "%p is not a MemoryPointer handle", (const void*)ptr);
-        }
-        return mem__fail_null(MEM_ERR_INVALID_POINTER);
+    if (mem__handle_magic(ptr) == MEM__POINTER_MAGIC_DEAD) {
+        mem__log(MEM_LOG_WARNING, "pointer %p (\"%.*s\") used after destroy", (const void*)ptr,
+                 (int)sizeof ptr->name, ptr->name);
+    } else {
+        mem__log(MEM_LOG_WARNING, "%p is not a MemoryPointer handle", (const void*)ptr);
     }
-    return (MemoryPointer*)ptr;
+    return mem__fail_null(MEM_ERR_INVALID_POINTER);
 }
 
 struct mem__pool_state* mem__pointer_pool_state(const MemoryPointer* ptr) {
@@ -117,28 +84,6 @@ MemoryContainer* mem__container_of(const MemoryPointer* ptr) {
     return mem__pointer_pool_state(ptr) != NULL ? c : NULL;
 }
 
-bool mem__check_size(size_t size) {
-    if (size == 0) {
-        return mem__fail(MEM_ERR_ZERO_SIZE);
-    }
-    if (size > MEM_MAX_ALLOCATION) {
-        return mem__fail(MEM_ERR_SIZE_OVERFLOW);
-    }
-    return true;
-}
-
-/* Flag changes by the handle's user: plain where nobody else writes the flags, atomic
- * where the debug build's detection below writes them from other threads too. */
-void mem__handle_set_flags(MemoryPointer* ptr, uint16_t set, uint16_t clear) {
-#if MEM__DEBUG && MEM_THREAD_SAFE
-    mem__atomic_fetch_or_seq_cst(&ptr->flags, set);
-    mem__atomic_fetch_and_seq_cst(&ptr->flags, (uint16_t)~clear);
-#else
-    uint16_t flags = mem__atomic_load_relaxed(&ptr->flags);
-    mem__atomic_store_relaxed(&ptr->flags, (uint16_t)((flags | set) & ~clear));
-#endif
-}
-
 #if MEM__DEBUG && MEM_THREAD_SAFE
 /* Shares of one handle may overlap each other, so they count in the flags' high byte;
  * any other call marks IN_CALL. Seq-cst read-modify-writes: of two threads entering
@@ -177,23 +122,12 @@ void mem__handle_leave(MemoryPointer* ptr, bool sharing) {
         mem__atomic_fetch_and_seq_cst(&ptr->flags, (uint16_t)~MEM__POINTER_IN_CALL);
     }
 }
-#else
-bool mem__handle_enter(MemoryPointer* ptr, bool sharing) {
-    (void)ptr;
-    (void)sharing;
-    return true;
-}
-
-void mem__handle_leave(MemoryPointer* ptr, bool sharing) {
-    (void)ptr;
-    (void)sharing;
-}
 #endif
 
 MemoryPointer* mem__carrier_new(MemoryContainer* c) {
     MemoryPointer* carrier = mem__object_alloc(&mem__handle_kind);
     if (carrier != NULL) {
-        mem__track_allow_undefined(carrier, HANDLE_PUBLIC_BYTES);
+        mem__track_allow_undefined(carrier, MEM__HANDLE_PUBLIC_BYTES);
         mem__atomic_store_relaxed(&carrier->pool, (MemoryPool*)NULL);
         mem__atomic_store_relaxed(&carrier->flags, (uint16_t)0);
         carrier->name[0] = '\0';

@@ -58,8 +58,13 @@ void mem__out_of_memory(size_t requested);
 /* A failed system allocation the call survives (it fell back on another way): calls
  * the OOM handler only, so a successful call leaves the error alone. */
 void mem__out_of_memory_absorbed(size_t requested);
-/* Zeroes `size` bytes in a way the compiler cannot elide. */
-void mem__wipe(void* block, size_t size);
+/* Zeroes `size` bytes in a way the compiler cannot elide: the empty asm statement
+ * claims to read the block, so the stores must happen (explicit_bzero's technique,
+ * without its two calls). */
+static inline void mem__wipe(void* block, size_t size) {
+    memset(block, 0, size);
+    __asm__ __volatile__("" : : "r"(block) : "memory");
+}
 
 /* ---- ids.c: computed when asked for, from a container's serial and size */
 uint64_t mem__fnv1a64(uint64_t hash, const void* bytes, size_t length);
@@ -67,9 +72,9 @@ uint64_t mem__fnv1a64(uint64_t hash, const void* bytes, size_t length);
 uint64_t mem__container_id(const MemoryContainer* c);
 
 /* ---- page.c */
-/* The page with id `id` (a live container's page id always resolves). */
+/* The page with id `id` (a live container's page id always resolves; mem__page_of in
+ * hot.h is the inline form). */
 mem__page* mem__page_lookup(uint32_t id);
-static inline mem__page* mem__page_of(const MemoryContainer* c) { return mem__page_lookup(c->page); }
 size_t mem__block_stride(unsigned size_class);
 /* Bytes of the system allocation a page of `size_class` takes (`single`: a page that
  * holds one block, as every large container's does). */
@@ -187,21 +192,22 @@ mem__thread_state* mem__state_lookup(uint16_t index);
 /* Calls `visit` for every thread state ever made (live or waiting for adoption). */
 void mem__states_for_each(void (*visit)(mem__thread_state* ts, void* context), void* context);
 
-/* ---- cache.c: a cache's blocks. Every function here runs with the cache held:
- * an owner section, a freeze, or (the pool's own cache) the pool mutex. */
-/* The calling thread's cache for `st`, attached on first use; NULL when the thread
- * has no state or all its cache slots serve other pools. */
-mem__cache* mem__cache_for(mem__thread_state* ts, struct mem__pool_state* st);
-/* A block of class `cls` from the cache's pages (a free one, or a new carve), or NULL
- * when the cache needs a page from the pool. */
-MemoryContainer* mem__cache_take(mem__cache* cache, unsigned cls);
+/* ---- cache.c: a cache's pages and blocks, beyond the inline fast paths of hot.h.
+ * Every function here runs with the cache held: an owner section, a freeze, or (a
+ * pool's own cache) the pool mutex. */
+/* The calling thread's cache for `st` when its hint missed: found among its slots, or
+ * attached to a free one; NULL when all its slots serve other pools. */
+mem__cache* mem__cache_find(mem__thread_state* ts, struct mem__pool_state* st);
+/* mem__cache_take when no page of the class is queued: an empty page of the right
+ * size kept by the cache, or a released large container; NULL when the cache needs
+ * a page from the pool. */
+MemoryContainer* mem__cache_take_slow(mem__cache* cache, unsigned cls);
 /* A block of `page`, which the cache holds and which has one to hand out. */
 MemoryContainer* mem__cache_take_from(mem__cache* cache, mem__page* page);
-/* Makes `c` live for `size` bytes with the next serial; `owner` counts in refcount
- * (1) unless it is MEM__OWNER_POOL or `born_shared`, then shared is one, merged. */
-void mem__cache_revive(mem__cache* cache, MemoryContainer* c, size_t size, uint16_t owner, bool born_shared);
-/* Gives a released, wiped block back to its page. */
-void mem__cache_put(mem__cache* cache, mem__page* page, MemoryContainer* c);
+/* After a put: moves the page to the list its state now calls for. */
+void mem__cache_relist(mem__cache* cache, mem__page* page);
+/* After a take left the page with nothing to hand out. */
+void mem__cache_page_full(mem__cache* cache, mem__page* page);
 /* Takes `page` (from the pool, empty or fresh) into the cache, ready to hand out. */
 void mem__cache_install(mem__cache* cache, mem__page* page);
 /* Takes an empty page into the cache's spares (empty pages, released large ones). */
@@ -211,7 +217,6 @@ void mem__cache_keep_empty(mem__cache* cache, mem__page* page);
 mem__page* mem__cache_surplus(mem__cache* cache, bool everything);
 /* Detaches `page` from `cache` (counters included). */
 void mem__cache_detach_page(mem__cache* cache, mem__page* page);
-bool mem__cache_serials_left(const mem__cache* cache);
 void mem__cache_counts_add(mem__cache_counts* sum, const mem__cache_counts* part);
 
 /* ---- remote.c: references and blocks handed back to a cache by other threads */
@@ -248,6 +253,10 @@ void mem__stock_return(struct mem__pool_state* st, mem__page* pages);
 size_t mem__stock_unregister(struct mem__pool_state* st, mem__page* page, mem__page** to_free);
 /* Pool locked: unregisters the stock's orphans until they fit `budget`. */
 size_t mem__stock_evict(struct mem__pool_state* st, size_t budget, mem__page** to_free);
+/* The pool's thread cache after `cache` (the first for NULL), read under the pool
+ * mutex: a walk that does not hold it sees the list as attaching threads change it.
+ * Caches leave the list only at pool destroy. */
+mem__cache* mem__pool_next_cache(struct mem__pool_state* st, const mem__cache* cache);
 /* Takes the pool mutex (counted in lock_acquisitions). */
 void mem__pool_lock(struct mem__pool_state* st);
 void mem__pool_unlock(struct mem__pool_state* st);
@@ -256,7 +265,8 @@ void mem__pool_unlock(struct mem__pool_state* st);
 /* A live container of `size` bytes from `st`: through the calling thread's cache,
  * else the pool's own cache. *local tells whether its first reference is counted in
  * the owner's refcount (else in shared). `born_shared` asks for a shared count (RCU
- * publication). NULL with the error set (OOM handler called) on failure. */
+ * publication). NULL with the error set (OOM handler called) on failure. The inline
+ * mem__container_new (hot.h) serves the common case and calls this for the rest. */
 MemoryContainer* mem__container_obtain(struct mem__pool_state* st, size_t size, bool born_shared, bool* local);
 /* Releases a container whose last reference is gone: wipes it and gives it back to
  * its cache, directly when the caller may, else through the owner's remote list.
@@ -276,13 +286,20 @@ void mem__ref_drop_shared(struct mem__pool_state* st, MemoryContainer* c);
 /* Drops a reference counted in refcount, on the owner's thread inside an owner
  * section (or with the cache frozen); releases the container when it was the last. */
 void mem__ref_drop_local_held(mem__cache* cache, MemoryContainer* c);
-/* Drops a reference counted in refcount from the owner's thread, entering the owner
- * section itself. */
-void mem__ref_drop_local(struct mem__pool_state* st, MemoryContainer* c);
+/* The owner's count was 1 and is now 0: merges with `shared`; true when that was the
+ * container's last reference of all. */
+bool mem__ref_drop_last_local(MemoryContainer* c);
+/* mem__ref_drop_local's rest (hot.h): releases a large container whose last reference
+ * it was (`release`: wiped outside the section), then hands what passes the cache's
+ * limits to the pool. */
+void mem__ref_drop_local_rest(struct mem__pool_state* st, MemoryContainer* c, mem__cache* cache, bool release);
 /* References in total (a snapshot when other threads share the container). */
 uint32_t mem__ref_total(const MemoryContainer* c);
 /* True when the calling thread owns `c` (its refcount is this thread's to change). */
-bool mem__ref_is_owner(const MemoryContainer* c);
+static inline bool mem__ref_is_owner(const MemoryContainer* c) {
+    mem__thread_state* ts = mem__this_thread_peek();
+    return ts != NULL && c->owner == ts->index;
+}
 
 /* ---- objects.c: handles and arena headers */
 typedef struct mem__object_kind {
@@ -303,16 +320,32 @@ void* mem__object_alloc(mem__object_kind* kind);
 /* Quarantines a destroyed object: in the calling thread's heap when it owns it, else
  * on its owner's remote list. */
 void mem__object_free(mem__object_kind* kind, void* object);
+/* mem__object_pop's slow path: collects the heap's remote list, then never-used
+ * objects, then a batch from the shared FIFO; NULL when all are empty. */
+void* mem__object_take(mem__object_kind* kind, mem__object_heap* heap);
+/* mem__object_push's overflow: moves the oldest objects to the shared FIFO. */
+void mem__object_spill(mem__object_kind* kind, mem__object_heap* heap);
 /* Thread exit: hands the state's destroyed objects to the shared FIFO. */
 void mem__object_heaps_retire(mem__thread_state* ts);
 /* Calls `visit` for every object of `kind` ever made; the kind's mutex is held. */
 void mem__objects_for_each(mem__object_kind* kind, void (*visit)(void* object, void* context), void* context);
 
 /* ---- handle.c */
+/* A live handle named `name` from the shared heaps or new memory (mem__handle_new in
+ * hot.h is the inline fast path); NULL (error set, OOM handler called) on failure. */
 MemoryPointer* mem__handle_alloc(const char* name);
+/* Destroys a handle (public fields NULL, magic DEAD) and quarantines it. */
 void mem__handle_free(MemoryPointer* handle);
+/* Reports why `ptr` is not a live handle (NULL, destroyed, or not one); NULL. */
+MemoryPointer* mem__pointer_invalid(const MemoryPointer* ptr);
 /* The handle if it is a live MemoryPointer, else NULL with the error set. */
-MemoryPointer* mem__pointer_check(const MemoryPointer* ptr);
+static inline MemoryPointer* mem__pointer_check(const MemoryPointer* ptr) {
+    /* Acquire: pairs with the release store that made the handle live. */
+    if (mem__likely(ptr != NULL && mem__atomic_load_acquire(&ptr->magic) == MEM__POINTER_MAGIC)) {
+        return (MemoryPointer*)ptr;
+    }
+    return mem__pointer_invalid(ptr);
+}
 /* The magic of any handle-sized object, readable even where tracking forbids it. */
 uint32_t mem__handle_magic(const MemoryPointer* ptr);
 /* The state of the pool `ptr` belongs to when that pool still lives (same
@@ -325,13 +358,39 @@ struct mem__pool_state* mem__pointer_pool(const MemoryPointer* ptr, MemoryPool* 
 /* The container of a valid, allocated pointer whose pool lives, or NULL with the error. */
 MemoryContainer* mem__container_of(const MemoryPointer* ptr);
 /* False with MEM_ERR_ZERO_SIZE or MEM_ERR_SIZE_OVERFLOW unless 0 < size <= max. */
-bool mem__check_size(size_t size);
-/* Changes the flags of a handle the caller uses. */
-void mem__handle_set_flags(MemoryPointer* ptr, uint16_t set, uint16_t clear);
+static inline bool mem__check_size(size_t size) {
+    if (mem__likely(size - 1 < MEM_MAX_ALLOCATION)) {
+        return true;
+    }
+    return mem__fail(size == 0 ? MEM_ERR_ZERO_SIZE : MEM_ERR_SIZE_OVERFLOW);
+}
 /* Debug builds: marks a call on `ptr` (false with MEM_ERR_WRONG_THREAD when another
  * thread is inside a call on it: a handle has one user at a time). No-ops otherwise. */
+#if MEM__DEBUG && MEM_THREAD_SAFE
 bool mem__handle_enter(MemoryPointer* ptr, bool sharing);
 void mem__handle_leave(MemoryPointer* ptr, bool sharing);
+#else
+static inline bool mem__handle_enter(MemoryPointer* ptr, bool sharing) {
+    (void)ptr;
+    (void)sharing;
+    return true;
+}
+static inline void mem__handle_leave(MemoryPointer* ptr, bool sharing) {
+    (void)ptr;
+    (void)sharing;
+}
+#endif
+/* Changes the flags of a handle the caller uses: plain where nobody else writes the
+ * flags, atomic where the debug build's detection writes them from other threads. */
+static inline void mem__handle_set_flags(MemoryPointer* ptr, uint16_t set, uint16_t clear) {
+#if MEM__DEBUG && MEM_THREAD_SAFE
+    mem__atomic_fetch_or_seq_cst(&ptr->flags, set);
+    mem__atomic_fetch_and_seq_cst(&ptr->flags, (uint16_t)~clear);
+#else
+    uint16_t flags = mem__atomic_load_relaxed(&ptr->flags);
+    mem__atomic_store_relaxed(&ptr->flags, (uint16_t)((flags | set) & ~clear));
+#endif
+}
 /* A handle-sized object carrying a dropped reference to `c` (COW on another thread). */
 MemoryPointer* mem__carrier_new(MemoryContainer* c);
 
@@ -359,10 +418,23 @@ void mem__request_arenas_release_all(mem__thread_state* ts);
 /* ---- pool.c */
 /* The pool's state if `pool` is valid; else NULL with MEM_ERR_NULL_ARGUMENT or
  * MEM_ERR_INVALID_POOL. */
-struct mem__pool_state* mem__pool_state_of(MemoryPool* pool);
+static inline struct mem__pool_state* mem__pool_state_of(MemoryPool* pool) {
+    if (mem__unlikely(pool == NULL)) {
+        return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
+    }
+    /* Acquire: pairs with the release store of mem_pool_init. */
+    struct mem__pool_state* st = mem__atomic_load_acquire(&pool->state);
+    if (mem__unlikely(pool->magic != MEM__POOL_MAGIC || st == NULL)) {
+        return mem__fail_null(MEM_ERR_INVALID_POOL);
+    }
+    return st;
+}
 /* The state of a pool whose address is `pool` if it is initialised with generation
  * `generation`, else NULL (no error set). */
-struct mem__pool_state* mem__pool_state_matching(MemoryPool* pool, uint64_t generation);
+static inline struct mem__pool_state* mem__pool_state_matching(MemoryPool* pool, uint64_t generation) {
+    struct mem__pool_state* st = mem__atomic_load_acquire(&pool->state);
+    return pool->magic == MEM__POOL_MAGIC && st != NULL && st->generation == generation ? st : NULL;
+}
 
 /* ---- report.c: who holds what, for dumps and leak reports */
 typedef struct mem__handle_index mem__handle_index;

@@ -16,34 +16,12 @@
  * The contract with the object types: bytes 16..23 are the link (a uint64_t), bytes
  * 30..31 the owner (a uint16_t); handle.c and arena.c assert their layouts match.
  */
-#include "internal.h"
+#include "hot.h"
 
 #define CHUNK_OBJECTS 64
 #define CHUNK_HEADER 16 /* keeps objects 16-byte aligned */
-#define LINK_OFFSET 16
-#define OWNER_OFFSET 30
 #define SHARED_BATCH 64
 
-static void* object_link(const void* object) {
-    uint64_t link;
-    memcpy(&link, (const unsigned char*)object + LINK_OFFSET, sizeof link);
-    return (void*)(uintptr_t)link;
-}
-
-static void set_object_link(void* object, const void* next) {
-    uint64_t link = (uint64_t)(uintptr_t)next;
-    memcpy((unsigned char*)object + LINK_OFFSET, &link, sizeof link);
-}
-
-static uint16_t object_owner(const void* object) {
-    uint16_t owner;
-    memcpy(&owner, (const unsigned char*)object + OWNER_OFFSET, sizeof owner);
-    return owner;
-}
-
-static void set_object_owner(void* object, uint16_t owner) {
-    memcpy((unsigned char*)object + OWNER_OFFSET, &owner, sizeof owner);
-}
 
 /* ---- FIFOs: head is the oldest. */
 typedef struct fifo {
@@ -59,9 +37,9 @@ static fifo shared_fifo(mem__object_kind* kind) {
 }
 
 static void fifo_push(fifo f, void* object) {
-    set_object_link(object, NULL);
+    mem__object_set_link(object, NULL);
     if (*f.tail != NULL) {
-        set_object_link(*f.tail, object);
+        mem__object_set_link(*f.tail, object);
     } else {
         *f.head = object;
     }
@@ -71,7 +49,7 @@ static void fifo_push(fifo f, void* object) {
 
 static void* fifo_pop(fifo f) {
     void* object = *f.head;
-    *f.head = object_link(object);
+    *f.head = mem__object_link(object);
     if (*f.head == NULL) {
         *f.tail = NULL;
     }
@@ -105,14 +83,14 @@ static void* grow(mem__object_kind* kind, mem__object_heap* heap) {
     void* spares = NULL;
     for (size_t i = CHUNK_OBJECTS - 1; i >= 1; i--) {
         void* object = chunk + CHUNK_HEADER + i * kind->size;
-        set_object_link(object, spares);
+        mem__object_set_link(object, spares);
         spares = object;
     }
     mem__mutex_lock(&kind->mutex);
     memcpy(chunk, &kind->chunks, sizeof(void*)); /* the chunk list, for walks */
     kind->chunks = chunk;
     if (heap == NULL) {
-        set_object_link(chunk + CHUNK_HEADER + (CHUNK_OBJECTS - 1) * kind->size, kind->fresh);
+        mem__object_set_link(chunk + CHUNK_HEADER + (CHUNK_OBJECTS - 1) * kind->size, kind->fresh);
         kind->fresh = spares;
     }
     mem__mutex_unlock(&kind->mutex);
@@ -122,25 +100,23 @@ static void* grow(mem__object_kind* kind, mem__object_heap* heap) {
     return chunk + CHUNK_HEADER;
 }
 
-/* The owner's heap: an object past the quarantine, collecting the remote list first
- * when needed, then never-used ones, then a batch from the shared FIFO. */
-static void* take_local(mem__object_kind* kind, mem__object_heap* heap) {
+void* mem__object_take(mem__object_kind* kind, mem__object_heap* heap) {
     fifo own = heap_fifo(heap);
-    if (heap->length <= MEM_HANDLE_QUARANTINE && mem__atomic_load_relaxed(&heap->remote) != 0) {
+    if (mem__atomic_load_relaxed(&heap->remote) != 0) {
         /* Acquire: pairs with the pushers' CAS (their writes to the objects). */
         void* list = (void*)mem__atomic_exchange_acquire(&heap->remote, (uintptr_t)0);
         while (list != NULL) {
-            void* next = object_link(list);
+            void* next = mem__object_link(list);
             fifo_push(own, list);
             list = next;
         }
-    }
-    if (heap->length > MEM_HANDLE_QUARANTINE) {
-        return fifo_pop(own);
+        if (heap->length > MEM_HANDLE_QUARANTINE) {
+            return fifo_pop(own);
+        }
     }
     if (heap->fresh != NULL) {
         void* object = heap->fresh;
-        heap->fresh = object_link(object);
+        heap->fresh = mem__object_link(object);
         return object;
     }
     mem__mutex_lock(&kind->mutex);
@@ -149,12 +125,12 @@ static void* take_local(mem__object_kind* kind, mem__object_heap* heap) {
     void* object = NULL;
     while (batch-- > 0) {
         void* taken = fifo_pop(shared_fifo(kind));
-        set_object_link(taken, heap->fresh);
+        mem__object_set_link(taken, heap->fresh);
         heap->fresh = taken;
     }
     if (heap->fresh != NULL) {
         object = heap->fresh;
-        heap->fresh = object_link(object);
+        heap->fresh = mem__object_link(object);
     }
     mem__mutex_unlock(&kind->mutex);
     return object;
@@ -163,20 +139,20 @@ static void* take_local(mem__object_kind* kind, mem__object_heap* heap) {
 void* mem__object_alloc(mem__object_kind* kind) {
     mem__thread_state* ts = mem__this_thread();
     mem__object_heap* heap = ts != NULL ? &ts->heaps[kind->heap] : NULL;
-    void* object = heap != NULL ? take_local(kind, heap) : NULL;
+    void* object = ts != NULL ? mem__object_pop(ts, kind) : NULL;
     if (object == NULL && heap == NULL) {
         mem__mutex_lock(&kind->mutex);
         object = take_shared_locked(kind);
         if (object == NULL && kind->fresh != NULL) {
             object = kind->fresh;
-            kind->fresh = object_link(object);
+            kind->fresh = mem__object_link(object);
         }
         mem__mutex_unlock(&kind->mutex);
     }
     if (object == NULL && (object = grow(kind, heap)) == NULL) {
         return NULL;
     }
-    set_object_owner(object, mem__state_index(ts));
+    mem__object_set_owner(object, mem__state_index(ts));
     return object;
 }
 
@@ -188,24 +164,24 @@ static void drain_remote_to_shared(mem__object_kind* kind, mem__object_heap* hea
     }
     mem__mutex_lock(&kind->mutex);
     while (list != NULL) {
-        void* next = object_link(list);
+        void* next = mem__object_link(list);
         fifo_push(shared_fifo(kind), list);
         list = next;
     }
     mem__mutex_unlock(&kind->mutex);
 }
 
+void mem__object_spill(mem__object_kind* kind, mem__object_heap* heap) {
+    mem__mutex_lock(&kind->mutex);
+    fifo_move(heap_fifo(heap), shared_fifo(kind), MEM_HANDLE_CACHE / 2);
+    mem__mutex_unlock(&kind->mutex);
+}
+
 void mem__object_free(mem__object_kind* kind, void* object) {
     mem__thread_state* ts = mem__this_thread_peek();
-    uint16_t owner = object_owner(object);
+    uint16_t owner = mem__object_owner(object);
     if (ts != NULL && owner == ts->index) {
-        mem__object_heap* heap = &ts->heaps[kind->heap];
-        fifo_push(heap_fifo(heap), object);
-        if (heap->length > MEM_HANDLE_QUARANTINE + MEM_HANDLE_CACHE) {
-            mem__mutex_lock(&kind->mutex);
-            fifo_move(heap_fifo(heap), shared_fifo(kind), MEM_HANDLE_CACHE / 2);
-            mem__mutex_unlock(&kind->mutex);
-        }
+        mem__object_push(ts, kind, object);
         return;
     }
     mem__thread_state* owner_state = mem__state_lookup(owner);
@@ -218,7 +194,7 @@ void mem__object_free(mem__object_kind* kind, void* object) {
     mem__object_heap* heap = &owner_state->heaps[kind->heap];
     uintptr_t head = mem__atomic_load_relaxed(&heap->remote);
     do {
-        set_object_link(object, (void*)head);
+        mem__object_set_link(object, (void*)head);
         /* Seq-cst: publishes the object (release) and orders the push before the
          * `abandoned` load, against the exiting owner's store and last drain. */
     } while (!mem__atomic_cas_weak_seq_cst(&heap->remote, &head, (uintptr_t)object));
@@ -233,8 +209,8 @@ static void retire_heap(mem__object_kind* kind, mem__object_heap* heap) {
     fifo_move(heap_fifo(heap), shared_fifo(kind), heap->length);
     while (heap->fresh != NULL) {
         void* object = heap->fresh;
-        heap->fresh = object_link(object);
-        set_object_link(object, kind->fresh);
+        heap->fresh = mem__object_link(object);
+        mem__object_set_link(object, kind->fresh);
         kind->fresh = object;
     }
     mem__mutex_unlock(&kind->mutex);

@@ -9,13 +9,13 @@
  * after that. The functions that change a page run with the page's cache held
  * (owner section, freeze or pool mutex) or on a page nobody else can reach yet.
  */
-#include "internal.h"
+#include "hot.h"
 
-#define TABLE_CHUNK_BITS 12
+#define TABLE_CHUNK_BITS MEM__PAGE_TABLE_CHUNK_BITS
 #define TABLE_CHUNK (1u << TABLE_CHUNK_BITS)
-#define TABLE_CHUNKS 4096u /* 16M pages */
+#define TABLE_CHUNKS MEM__PAGE_TABLE_CHUNKS /* 16M pages */
 
-static mem__page** page_table[TABLE_CHUNKS]; /* atomic chunk pointers */
+mem__page** mem__page_table[MEM__PAGE_TABLE_CHUNKS]; /* atomic chunk pointers */
 static mem__mutex table_mutex = MEM__MUTEX_INITIALIZER;
 static uint32_t next_id = 1; /* id 0 is never used */
 static uint32_t free_ids_head;  /* released ids, chained through their table entries */
@@ -25,7 +25,7 @@ static mem__page* encode_free_id(uint32_t next) { return (mem__page*)(((uintptr_
 static uint32_t decode_free_id(const mem__page* entry) { return (uint32_t)((uintptr_t)entry >> 1); }
 
 static mem__page** table_entry(uint32_t id) {
-    mem__page** chunk = mem__atomic_load_acquire(&page_table[id >> TABLE_CHUNK_BITS]);
+    mem__page** chunk = mem__atomic_load_acquire(&mem__page_table[id >> TABLE_CHUNK_BITS]);
     return &chunk[id & (TABLE_CHUNK - 1)];
 }
 
@@ -40,14 +40,14 @@ static uint32_t assign_id(mem__page* page) {
     } else if (next_id < TABLE_CHUNK * TABLE_CHUNKS) {
         id = next_id;
         unsigned chunk = id >> TABLE_CHUNK_BITS;
-        if (page_table[chunk] == NULL) {
+        if (mem__page_table[chunk] == NULL) {
             mem__page** fresh = mem__sys_alloc(TABLE_CHUNK * sizeof *fresh);
             if (fresh == NULL) {
                 mem__mutex_unlock(&table_mutex);
                 return 0;
             }
             memset(fresh, 0, TABLE_CHUNK * sizeof *fresh);
-            mem__atomic_store_release(&page_table[chunk], fresh);
+            mem__atomic_store_release(&mem__page_table[chunk], fresh);
         }
         next_id++;
     }

@@ -9,7 +9,7 @@
  * (refcount.c). A handle holding an owner-counted reference that is destroyed on
  * another thread becomes the carrier that takes the reference back to the owner.
  */
-#include "internal.h"
+#include "hot.h"
 
 MemoryPointer* mem_pointer_create(const char* name, size_t size) {
     if (name == NULL) {
@@ -18,7 +18,7 @@ MemoryPointer* mem_pointer_create(const char* name, size_t size) {
     if (size > MEM_MAX_ALLOCATION) {
         return mem__fail_null(MEM_ERR_SIZE_OVERFLOW);
     }
-    return mem__handle_alloc(name);
+    return mem__handle_new(name);
 }
 
 /* Points `ptr` at `c` of `pool` (st); `local` tells where its reference is counted. */
@@ -46,7 +46,7 @@ bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
         return false;
     }
     bool local;
-    MemoryContainer* c = mem__container_obtain(st, size, false, &local);
+    MemoryContainer* c = mem__container_new(st, size, false, &local);
     if (c != NULL) {
         attach(ptr, pool, st, c, local);
     }
@@ -69,41 +69,71 @@ static void drop_now(MemoryPointer* carrier, struct mem__pool_state* st, MemoryC
 /* True when dropping a reference counted as `local_ref` needs a carrier here. */
 static bool needs_carrier(const MemoryContainer* c, bool local_ref) { return local_ref && !mem__ref_is_owner(c); }
 
+/* mem_pointer_destroy when `pool` is not the handle's live pool: a handle whose pool
+ * is gone (or was set up again) is destroyed, its container went with the pool; any
+ * other mismatch is refused with its error. */
+static bool destroy_mismatched(MemoryPointer* ptr, MemoryPool* pool) {
+    if (mem__pointer_pool_state(ptr) == NULL) {
+        mem__handle_release(ptr);
+        return true;
+    }
+    (void)mem__pointer_pool(ptr, pool); /* sets the error */
+    return false;
+}
+
+/* Destroys a published pointer: its reference goes after a grace period. */
+static bool destroy_published(MemoryPointer* ptr, struct mem__pool_state* st, MemoryContainer* c) {
+    if (!mem__rcu_drop_deferred(ptr, st, c)) {
+        mem__handle_leave(ptr, false);
+        return false;
+    }
+    mem__handle_release(ptr);
+    return true;
+}
+
+/* The handle itself takes its owner-counted reference back to the owner, which frees
+ * it; meanwhile its container field is poisoned (see remote.c). */
+static void destroy_as_carrier(MemoryPointer* ptr, MemoryContainer* c) {
+    mem__atomic_store_release(&ptr->magic, MEM__POINTER_MAGIC_DEAD);
+    mem__atomic_store_relaxed(&ptr->pool, (MemoryPool*)NULL);
+    mem__atomic_store_relaxed(&ptr->flags, (uint16_t)0);
+    mem__atomic_store_relaxed(&ptr->container, (MemoryContainer*)mem__carrier_encode(c));
+    mem__remote_push(mem__atomic_load_acquire(&mem__page_of(c)->cache), ptr, MEM__REMOTE_CARRIER);
+}
+
 bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
     if (mem__pointer_check(ptr) == NULL) {
         return false;
     }
     MemoryContainer* c = mem__atomic_load_relaxed(&ptr->container);
-    struct mem__pool_state* st = c != NULL ? mem__pointer_pool_state(ptr) : NULL;
-    if (c == NULL || st == NULL) {
-        /* Never allocated, or its pool is gone and took the container with it. */
-        mem__handle_free(ptr);
+    if (c == NULL) {
+        mem__handle_release(ptr); /* never allocated: any pool, or none, will do */
         return true;
     }
-    if (mem__pointer_pool(ptr, pool) == NULL || !mem__handle_enter(ptr, false)) {
+    struct mem__pool_state* st =
+        pool != NULL && pool == mem__atomic_load_relaxed(&ptr->pool)
+            ? mem__pool_state_matching(pool, mem__atomic_load_relaxed(&ptr->generation))
+            : NULL;
+    if (mem__unlikely(st == NULL)) {
+        return destroy_mismatched(ptr, pool);
+    }
+    if (!mem__handle_enter(ptr, false)) {
         return false;
     }
     uint16_t flags = mem__atomic_load_relaxed(&ptr->flags);
-    if (flags & MEM__POINTER_PUBLISHED) {
-        if (!mem__rcu_drop_deferred(ptr, st, c)) {
-            mem__handle_leave(ptr, false);
-            return false;
+    if (mem__unlikely(flags & MEM__POINTER_PUBLISHED)) {
+        return destroy_published(ptr, st, c);
+    }
+    if (flags & MEM__POINTER_LOCAL_REF) {
+        if (mem__unlikely(!mem__ref_is_owner(c))) {
+            destroy_as_carrier(ptr, c);
+            return true;
         }
-        mem__handle_free(ptr);
-        return true;
+        mem__ref_drop_local(st, c);
+    } else {
+        mem__ref_drop_shared(st, c);
     }
-    bool local_ref = (flags & MEM__POINTER_LOCAL_REF) != 0;
-    if (needs_carrier(c, local_ref)) {
-        /* The handle itself takes the reference back to the owner, which frees it. */
-        mem__atomic_store_release(&ptr->magic, MEM__POINTER_MAGIC_DEAD);
-        mem__atomic_store_relaxed(&ptr->pool, (MemoryPool*)NULL);
-        mem__atomic_store_relaxed(&ptr->flags, (uint16_t)0);
-        mem__atomic_store_relaxed(&ptr->container, (MemoryContainer*)mem__carrier_encode(c));
-        drop_now(ptr, st, c, true);
-        return true;
-    }
-    drop_now(NULL, st, c, local_ref);
-    mem__handle_free(ptr);
+    mem__handle_release(ptr);
     return true;
 }
 
@@ -144,7 +174,7 @@ MemoryPointer* mem_pointer_share(const MemoryPointer* src, const char* name) {
     if (!mem__handle_enter(source, true)) {
         return NULL;
     }
-    MemoryPointer* handle = mem__handle_alloc(name);
+    MemoryPointer* handle = mem__handle_new(name);
     bool local = false;
     MemoryContainer* c = handle != NULL ? share_reference(src, &local) : NULL;
     if (c != NULL) {
@@ -154,7 +184,7 @@ MemoryPointer* mem_pointer_share(const MemoryPointer* src, const char* name) {
         mem__atomic_store_relaxed(&handle->generation, mem__atomic_load_relaxed(&src->generation));
         mem__atomic_store_release(&handle->container, c);
     } else if (handle != NULL) {
-        mem__handle_free(handle);
+        mem__handle_release(handle);
         handle = NULL;
     }
     mem__handle_leave(source, true);
@@ -196,10 +226,10 @@ void* mem_pointer_write(MemoryPointer* ptr, MemoryPool* pool) {
         return NULL;
     }
     bool local;
-    MemoryContainer* copy = mem__container_obtain(st, c->size, false, &local);
+    MemoryContainer* copy = mem__container_new(st, c->size, false, &local);
     if (copy == NULL) {
         if (carrier != NULL) {
-            mem__handle_free(carrier);
+            mem__handle_release(carrier);
         }
         mem__handle_leave(ptr, false);
         return NULL;

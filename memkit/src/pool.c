@@ -9,7 +9,7 @@
  * The process-wide set of live pool states tells an initialised pool from stack
  * garbage that happens to look like one, without reading through its pointer.
  */
-#include "internal.h"
+#include "hot.h"
 
 static mem__mutex live_mutex = MEM__MUTEX_INITIALIZER;
 static struct mem__pool_state* live_pools; /* under live_mutex */
@@ -33,22 +33,6 @@ static void forget_live_state(struct mem__pool_state* gone) {
         }
     }
     mem__mutex_unlock(&live_mutex);
-}
-
-struct mem__pool_state* mem__pool_state_of(MemoryPool* pool) {
-    if (pool == NULL) {
-        return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
-    }
-    struct mem__pool_state* st = mem__atomic_load_acquire(&pool->state);
-    if (pool->magic != MEM__POOL_MAGIC || st == NULL) {
-        return mem__fail_null(MEM_ERR_INVALID_POOL);
-    }
-    return st;
-}
-
-struct mem__pool_state* mem__pool_state_matching(MemoryPool* pool, uint64_t generation) {
-    struct mem__pool_state* st = mem__atomic_load_acquire(&pool->state);
-    return pool->magic == MEM__POOL_MAGIC && st != NULL && st->generation == generation ? st : NULL;
 }
 
 bool mem_pool_init(MemoryPool* pool, size_t capacity) {
@@ -196,14 +180,10 @@ size_t mem_pool_trim(MemoryPool* pool) {
         return 0;
     }
     mem__mutex_lock(&st->snapshot_mutex);
-    mem__pool_lock(st);
-    mem__cache* caches = st->caches;
-    mem__pool_unlock(st);
     mem__page* spares = NULL;
     /* One cache at a time: each owner waits only while its own spares are taken. A
-     * cache attached while we walk may be missed (its spares are new); caches leave
-     * the list only at destroy. */
-    for (mem__cache* cache = caches; cache != NULL; cache = cache->next_in_pool) {
+     * cache attached while we walk may be missed (its spares are new). */
+    for (mem__cache* cache = mem__pool_next_cache(st, NULL); cache != NULL; cache = mem__pool_next_cache(st, cache)) {
         mem__freeze(cache);
         chain_append(&spares, take_spares(cache));
         mem__thaw(cache);

@@ -6,7 +6,7 @@
  * freed instead. The pool mutex guards the stock; system allocation, freeing, wiping
  * and the OOM handler happen with it released.
  */
-#include "internal.h"
+#include "hot.h"
 
 void mem__pool_lock(struct mem__pool_state* st) {
     mem__mutex_lock(&st->mutex);
@@ -14,6 +14,13 @@ void mem__pool_lock(struct mem__pool_state* st) {
 }
 
 void mem__pool_unlock(struct mem__pool_state* st) { mem__mutex_unlock(&st->mutex); }
+
+mem__cache* mem__pool_next_cache(struct mem__pool_state* st, const mem__cache* cache) {
+    mem__pool_lock(st);
+    mem__cache* next = cache == NULL ? st->caches : cache->next_in_pool;
+    mem__pool_unlock(st);
+    return next;
+}
 
 static size_t stock_bytes(const struct mem__pool_state* st) { return st->own.spare_bytes; }
 

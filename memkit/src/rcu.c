@@ -12,7 +12,7 @@
  * section; the one exception, the container a pointer held before its first publish,
  * has its reference carried back to its owner by the release record itself.
  */
-#include "internal.h"
+#include "hot.h"
 
 #if MEM_THREAD_SAFE
 #include <urcu-bp.h>

@@ -13,14 +13,9 @@
  * The owner's `refcount` changes only inside its owner section, so a snapshot that
  * froze the cache may process carried drops for it.
  */
-#include "internal.h"
+#include "hot.h"
 
 static uint32_t shared_count(uint32_t shared) { return shared >> 1; }
-
-bool mem__ref_is_owner(const MemoryContainer* c) {
-    mem__thread_state* ts = mem__this_thread_peek();
-    return ts != NULL && c->owner == ts->index;
-}
 
 uint32_t mem__ref_total(const MemoryContainer* c) {
     /* Acquire: pairs with the release of every dropped reference (the owner's release
@@ -29,21 +24,6 @@ uint32_t mem__ref_total(const MemoryContainer* c) {
     uint64_t total =
         (uint64_t)mem__atomic_load_acquire(&c->refcount) + shared_count(mem__atomic_load_acquire(&c->shared));
     return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
-}
-
-/* Owner section held: adds to refcount unless the count is merged; false when it
- * must go to `shared` instead, or (overflow set) at the limit. */
-static bool add_local(MemoryContainer* c, bool* overflow) {
-    if (mem__atomic_load_relaxed(&c->shared) & MEM__SHARED_MERGED) {
-        return false; /* only the owner sets MERGED: this read is exact */
-    }
-    uint32_t count = mem__atomic_load_relaxed(&c->refcount);
-    if (count >= MEM__REFCOUNT_MAX) {
-        *overflow = true;
-        return false;
-    }
-    mem__atomic_store_relaxed(&c->refcount, count + 1);
-    return true;
 }
 
 /* Adds to `shared`; false (error set) at the limit. */
@@ -60,7 +40,7 @@ static bool add_shared(MemoryContainer* c) {
 
 bool mem__ref_add_held(MemoryContainer* c, bool owner_held, bool* local) {
     bool overflow = false;
-    *local = owner_held && add_local(c, &overflow);
+    *local = owner_held && mem__ref_add_local(c, &overflow);
     if (*local) {
         return true;
     }
@@ -102,20 +82,13 @@ void mem__ref_drop_shared(struct mem__pool_state* st, MemoryContainer* c) {
     }
 }
 
-/* Owner section (or freeze) held: one reference less in refcount; true when it was
- * the container's last reference of all. */
-static bool drop_local(MemoryContainer* c) {
+bool mem__ref_drop_last_local(MemoryContainer* c) {
     uint32_t count = mem__atomic_load_relaxed(&c->refcount);
     if (mem__unlikely(count == 0)) {
         underflow(c);
         return false;
     }
-    /* Release: this thread's use of the data happens before a writer that later
-     * finds the container unshared (mem__ref_total). */
-    mem__atomic_store_release(&c->refcount, count - 1);
-    if (count > 1) {
-        return false;
-    }
+    mem__atomic_store_release(&c->refcount, 0u); /* release: as in mem__ref_drop_local_count */
 #ifdef MEM_FAULT_SKIP_RELEASE
     return false; /* planted fault: the last reference never releases (a leak) */
 #endif
@@ -134,25 +107,19 @@ static bool drop_local(MemoryContainer* c) {
 }
 
 void mem__ref_drop_local_held(mem__cache* cache, MemoryContainer* c) {
-    if (drop_local(c)) {
+    if (mem__ref_drop_local_count(c)) {
         mem__container_release_held(cache, c);
     }
 }
 
-void mem__ref_drop_local(struct mem__pool_state* st, MemoryContainer* c) {
-    mem__thread_state* ts = mem__this_thread_peek();
-    mem__page* page = mem__page_of(c);
-    mem__cache* cache = mem__atomic_load_acquire(&page->cache);
-    bool fast = mem__owner_enter(ts, cache);
-    bool last = drop_local(c);
-    if (last && page->block_count > 1) {
-        mem__container_release_held(cache, c); /* small: the wipe is short */
-    }
-    mem__page* surplus = last ? mem__cache_surplus(cache, false) : NULL;
-    mem__owner_leave(ts, cache, fast);
-    if (last && page->block_count == 1) {
+void mem__ref_drop_local_rest(struct mem__pool_state* st, MemoryContainer* c, mem__cache* cache, bool release) {
+    if (release) {
         mem__container_release(st, c); /* large: wiped outside the section */
         return;
     }
+    mem__thread_state* ts = mem__this_thread_peek();
+    bool fast = mem__owner_enter(ts, cache);
+    mem__page* surplus = mem__cache_surplus(cache, false);
+    mem__owner_leave(ts, cache, fast);
     mem__stock_return(st, surplus);
 }

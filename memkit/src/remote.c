@@ -10,7 +10,7 @@
  * A thread that has exited collects nothing: whoever pushes to its cache then finds
  * it abandoned and collects in its place, with the cache frozen.
  */
-#include "internal.h"
+#include "hot.h"
 
 /* A carried container pointer with the top bit flipped: non-canonical on x86-64 and
  * AArch64, so dereferencing it through a stale handle faults at once. */

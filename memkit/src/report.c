@@ -8,7 +8,7 @@
  * atomically and a handle counts only if its magic is still the same after its name
  * was copied, so a walk racing with other threads' handles reads nothing torn.
  */
-#include "internal.h"
+#include "hot.h"
 
 #include <inttypes.h>
 #include <stdlib.h>

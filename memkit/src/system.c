@@ -70,9 +70,3 @@ void mem__out_of_memory(size_t requested) {
     mem__set_error(MEM_ERR_OUT_OF_MEMORY);
     mem__out_of_memory_absorbed(requested);
 }
-
-void mem__wipe(void* block, size_t size) {
-    if (size != 0) {
-        explicit_bzero(block, size);
-    }
-}

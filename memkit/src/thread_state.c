@@ -10,7 +10,7 @@
  *
  * With MEM_THREAD_SAFE=0 there is one static state.
  */
-#include "internal.h"
+#include "hot.h"
 
 #define TABLE_CHUNK 256u
 static mem__thread_state** state_table[(MEM__MAX_STATES + TABLE_CHUNK) / TABLE_CHUNK]; /* atomic */

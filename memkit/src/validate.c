@@ -9,7 +9,7 @@
  * They never change what a pool holds and never allocate. While a validation walks
  * the registry, removals leave holes rather than moving pages (registry.c).
  */
-#include "internal.h"
+#include "hot.h"
 
 #include <inttypes.h>
 
@@ -275,9 +275,8 @@ bool mem_pool_validate(MemoryPool* pool) {
     check_registry(&v);
     st->validating = true;
     check_cache(&v, &st->own);
-    mem__cache* caches = st->caches;
     mem__pool_unlock(st);
-    for (mem__cache* cache = caches; cache != NULL; cache = cache->next_in_pool) {
+    for (mem__cache* cache = mem__pool_next_cache(st, NULL); cache != NULL; cache = mem__pool_next_cache(st, cache)) {
         mem__freeze(cache);
         mem__remote_collect(cache);
         check_cache(&v, cache);

@@ -1,0 +1,358 @@
+/*
+ * hot.h - the per-thread layer's fast paths, inline so that a pointer's create,
+ * allocate, share and destroy compile to straight-line code: a container's page, the
+ * calling thread's cache for a pool, taking and putting a block, a container's
+ * revival, the owner's side of biased counting, and the object heaps' pop and push.
+ * Whatever is not the common case calls out of line (cache.c, refcount.c, objects.c).
+ * The rules of internal.h apply: functions on a cache run with the cache held.
+ */
+#ifndef MEMKIT_SRC_HOT_H
+#define MEMKIT_SRC_HOT_H
+
+#include "internal.h"
+
+/* ---- pages (page.c owns the table) */
+#define MEM__PAGE_TABLE_CHUNK_BITS 12
+#define MEM__PAGE_TABLE_CHUNKS 4096u
+extern mem__page** mem__page_table[MEM__PAGE_TABLE_CHUNKS];
+
+/* The page of a live (or free, or in-flight) container. Relaxed loads: the page was
+ * published before any of its blocks reached the caller. */
+static inline mem__page* mem__page_of(const MemoryContainer* c) {
+    uint32_t id = c->page;
+    mem__page** chunk = mem__atomic_load_acquire(&mem__page_table[id >> MEM__PAGE_TABLE_CHUNK_BITS]);
+    return mem__atomic_load_relaxed(&chunk[id & ((1u << MEM__PAGE_TABLE_CHUNK_BITS) - 1)]);
+}
+
+static inline bool mem__page_is_single(const mem__page* page) { return page->block_count == 1; }
+
+static inline bool mem__page_has_block(const mem__page* page) {
+    return page->free != NULL || page->carved < page->block_count;
+}
+
+/* ---- the calling thread's cache */
+static inline mem__cache* mem__cache_for(mem__thread_state* ts, struct mem__pool_state* st) {
+    mem__cache* hint = &ts->caches[ts->last_cache];
+    return mem__likely(mem__atomic_load_relaxed(&hint->pool) == st) ? hint : mem__cache_find(ts, st);
+}
+
+static inline bool mem__cache_serials_left(const mem__cache* cache) { return cache->next_serial != cache->serial_end; }
+
+/* True when the cache keeps more spares than it should (mem__cache_surplus). */
+static inline bool mem__cache_over_limits(const mem__cache* cache) {
+    return cache->empty_count > MEM_THREAD_CACHE_EMPTY_PAGES || cache->large.bytes > MEM_THREAD_CACHE_LARGE_BYTES;
+}
+
+/* ---- blocks. A free block's serial links it into its page's free list: LIFO, or
+ * FIFO in tracking builds, so a released block is not handed out again at once. */
+
+static inline MemoryContainer* mem__free_pop(mem__page* page) {
+    MemoryContainer* c = page->free;
+    if (c != NULL) {
+        page->free = (MemoryContainer*)(uintptr_t)c->serial;
+        if (page->free == NULL) {
+            page->free_tail = NULL;
+        }
+    }
+    return c;
+}
+
+static inline void mem__free_push(mem__page* page, MemoryContainer* c) {
+#if MEM__TRACKING
+    c->serial = 0;
+    if (page->free_tail != NULL) {
+        page->free_tail->serial = (uint64_t)(uintptr_t)c;
+    } else {
+        page->free = c;
+    }
+    page->free_tail = c;
+#else
+    c->serial = (uint64_t)(uintptr_t)page->free;
+    if (page->free == NULL) {
+        page->free_tail = c;
+    }
+    page->free = c;
+#endif
+}
+
+/* A block of `page`, which has one: a free one, else a new carve (the other way round
+ * in tracking builds, where never-used blocks come first). */
+static inline MemoryContainer* mem__page_take(mem__cache* cache, mem__page* page) {
+    MemoryContainer* c = MEM__TRACKING ? mem__page_carve(page) : mem__free_pop(page);
+    bool reused = !MEM__TRACKING;
+    if (c == NULL) {
+        c = MEM__TRACKING ? mem__free_pop(page) : mem__page_carve(page);
+        reused = !reused;
+    }
+    if (reused) {
+        cache->counts.orphans--;
+        cache->counts.orphan_bytes -= page->capacity;
+        cache->counts.reuses++;
+    } else {
+        cache->counts.containers++;
+        cache->counts.container_bytes += page->capacity;
+        cache->counts.carves++;
+    }
+    page->used++;
+    return c;
+}
+
+/* A block of class `cls` from the cache's pages, or NULL when it needs a page from
+ * the pool. The common case, a queued page of the class, is inline. */
+static inline MemoryContainer* mem__cache_take(mem__cache* cache, unsigned cls) {
+    mem__page* page = mem__class_is_small(cls) ? cache->queue[cls] : NULL;
+    if (mem__unlikely(page == NULL)) {
+        return mem__cache_take_slow(cache, cls);
+    }
+    MemoryContainer* c = mem__page_take(cache, page);
+    if (mem__unlikely(!mem__page_has_block(page))) {
+        mem__cache_page_full(cache, page);
+    }
+    return c;
+}
+
+/* Makes `c` live for `size` bytes with the next serial; `owner` counts in refcount
+ * (1) unless it is MEM__OWNER_POOL or `born_shared`, then shared is one, merged. */
+static inline void mem__cache_revive(mem__cache* cache, MemoryContainer* c, size_t size, uint16_t owner,
+                                     bool born_shared) {
+    mem__track_block_created(c, MEM__CONTAINER_HEADER + size);
+    c->size = size;
+    c->serial = cache->next_serial++;
+    c->owner = owner;
+    /* Relaxed: the container reaches other threads only through a handle, published
+     * with a release store of its `container` field. */
+    if (owner == MEM__OWNER_POOL || born_shared) {
+        mem__atomic_store_relaxed(&c->refcount, 0u);
+        mem__atomic_store_relaxed(&c->shared, MEM__SHARED_ONE | MEM__SHARED_MERGED);
+    } else {
+        mem__atomic_store_relaxed(&c->refcount, 1u);
+        mem__atomic_store_relaxed(&c->shared, 0u);
+    }
+    mem__atomic_store_relaxed(&c->state, (uint8_t)MEM__STATE_LIVE);
+    mem__track_allow(c->data, size); /* zero: carved zeroed, or wiped when released */
+}
+
+/* Gives a released, wiped block back to its page. */
+static inline void mem__cache_put(mem__cache* cache, mem__page* page, MemoryContainer* c) {
+    mem__track_forbid(c->data, page->capacity);
+    mem__track_block_released(c);
+    mem__atomic_store_relaxed(&c->refcount, 0u);
+    mem__atomic_store_relaxed(&c->shared, 0u);
+    mem__atomic_store_relaxed(&c->state, (uint8_t)MEM__STATE_FREE);
+    cache->counts.hits++;
+    mem__free_push(page, c);
+    page->used--;
+    cache->counts.orphans++;
+    cache->counts.orphan_bytes += page->capacity;
+    /* A page that was full, a large one, or an empty one with others queued moves. */
+    if (mem__unlikely(page->list != MEM__LIST_QUEUE ||
+                      (page->used == 0 && (page->prev != NULL || page->next != NULL)))) {
+        mem__cache_relist(cache, page);
+    }
+}
+
+/* Wipes the bytes a caller could have written; the rest of the block is zero already. */
+static inline void mem__wipe_payload(MemoryContainer* c) { mem__wipe(c->data, c->size); }
+
+/* ---- biased counting, the owner's side (inside its owner section) */
+
+/* Adds to refcount unless the count is merged: false then, or (overflow set) at the
+ * limit. Only the owner sets MERGED, so its read here is exact. */
+static inline bool mem__ref_add_local(MemoryContainer* c, bool* overflow) {
+    if (mem__atomic_load_relaxed(&c->shared) & MEM__SHARED_MERGED) {
+        return false;
+    }
+    uint32_t count = mem__atomic_load_relaxed(&c->refcount);
+    if (mem__unlikely(count >= MEM__REFCOUNT_MAX)) {
+        *overflow = true;
+        return false;
+    }
+    mem__atomic_store_relaxed(&c->refcount, count + 1);
+    return true;
+}
+
+/* One reference less in refcount; true when it was the container's last of all. */
+static inline bool mem__ref_drop_local_count(MemoryContainer* c) {
+    uint32_t count = mem__atomic_load_relaxed(&c->refcount);
+#ifndef MEM_FAULT_SKIP_RELEASE
+    /* The common last drop: no other thread counts a reference (and none can add one:
+     * that takes a reference). Acquire: their earlier drops happen before our release
+     * of the container. Any other last drop merges, out of line. */
+    if (count == 1 && mem__atomic_load_acquire(&c->shared) == 0) {
+        mem__atomic_store_release(&c->refcount, 0u);
+        return true;
+    }
+#endif
+    if (mem__likely(count > 1)) {
+        /* Release: this thread's use of the data happens before a writer that later
+         * finds the container unshared (mem__ref_total). */
+        mem__atomic_store_release(&c->refcount, count - 1);
+        return false;
+    }
+    return mem__ref_drop_last_local(c);
+}
+
+/* ---- object heaps: pop and push of the owner's FIFO. The link is bytes 16..23 of
+ * every object (objects.c). */
+
+static inline void* mem__object_link(const void* object) {
+    uint64_t link;
+    memcpy(&link, (const unsigned char*)object + 16, sizeof link);
+    return (void*)(uintptr_t)link;
+}
+
+static inline void mem__object_set_link(void* object, const void* next) {
+    uint64_t link = (uint64_t)(uintptr_t)next;
+    memcpy((unsigned char*)object + 16, &link, sizeof link);
+}
+
+static inline uint16_t mem__object_owner(const void* object) {
+    uint16_t owner;
+    memcpy(&owner, (const unsigned char*)object + 30, sizeof owner);
+    return owner;
+}
+
+static inline void mem__object_set_owner(void* object, uint16_t owner) {
+    memcpy((unsigned char*)object + 30, &owner, sizeof owner);
+}
+
+/* An object of `ts`'s heap past its quarantine, or NULL. */
+static inline void* mem__object_pop(mem__thread_state* ts, mem__object_kind* kind) {
+    mem__object_heap* heap = &ts->heaps[kind->heap];
+    if (mem__unlikely(heap->length <= MEM_HANDLE_QUARANTINE)) {
+        return mem__object_take(kind, heap);
+    }
+    void* object = heap->head;
+    heap->head = mem__object_link(object);
+    if (heap->head == NULL) {
+        heap->tail = NULL;
+    }
+    heap->length--;
+    return object;
+}
+
+/* Quarantines a destroyed object of `ts`'s own heap. */
+static inline void mem__object_push(mem__thread_state* ts, mem__object_kind* kind, void* object) {
+    mem__object_heap* heap = &ts->heaps[kind->heap];
+    mem__object_set_link(object, NULL);
+    if (heap->tail != NULL) {
+        mem__object_set_link(heap->tail, object);
+    } else {
+        heap->head = object;
+    }
+    heap->tail = object;
+    if (mem__unlikely(++heap->length > MEM_HANDLE_QUARANTINE + MEM_HANDLE_CACHE)) {
+        mem__object_spill(kind, heap);
+    }
+}
+
+/* ---- containers: the calling thread's cache, inline; everything else in alloc.c */
+
+/* A live container of `size` bytes from `st`, as mem__container_obtain: inline when
+ * the calling thread's cache has a queued page of the class. */
+static inline MemoryContainer* mem__container_new(struct mem__pool_state* st, size_t size, bool born_shared,
+                                                  bool* local) {
+    mem__thread_state* ts = mem__current_state;
+    unsigned cls = mem__size_class(size);
+    if (mem__likely(ts != NULL && mem__class_is_small(cls) && mem__atomic_load_relaxed(&st->orphan_budget) != 0)) {
+        mem__cache* cache = &ts->caches[ts->last_cache];
+        if (mem__likely(mem__atomic_load_relaxed(&cache->pool) == st && mem__cache_serials_left(cache))) {
+            bool fast = mem__owner_enter(ts, cache);
+            mem__page* page = cache->queue[cls];
+            MemoryContainer* c = NULL;
+            if (mem__likely(page != NULL)) {
+                c = mem__page_take(cache, page);
+                if (mem__unlikely(!mem__page_has_block(page))) {
+                    mem__cache_page_full(cache, page);
+                }
+                cache->counts.hits++;
+                mem__cache_revive(cache, c, size, ts->index, born_shared);
+            }
+            mem__owner_leave(ts, cache, fast);
+            if (mem__likely(c != NULL)) {
+                *local = !born_shared;
+                return c;
+            }
+        }
+    }
+    return mem__container_obtain(st, size, born_shared, local);
+}
+
+/* Drops a reference counted in refcount, on the owner's thread: inline when the
+ * container is small and its cache within its limits. */
+static inline void mem__ref_drop_local(struct mem__pool_state* st, MemoryContainer* c) {
+    mem__thread_state* ts = mem__current_state;
+    mem__page* page = mem__page_of(c);
+    /* Acquire: pairs with the release store that installed the page in its cache. */
+    mem__cache* cache = mem__atomic_load_acquire(&page->cache);
+    bool fast = mem__owner_enter(ts, cache);
+    bool last = mem__ref_drop_local_count(c);
+    bool small = !mem__page_is_single(page);
+    if (last && small) {
+        mem__wipe_payload(c); /* small: the wipe is short */
+        mem__cache_put(cache, page, c);
+    }
+    bool over = last && mem__cache_over_limits(cache);
+    mem__owner_leave(ts, cache, fast);
+    if (mem__unlikely(over || (last && !small))) {
+        mem__ref_drop_local_rest(st, c, cache, last && !small);
+    }
+}
+
+/* ---- handles */
+
+/* The public fields, which a destroyed handle forbids in tracking builds (its private
+ * fields and name stay readable: the library reads the magic to refuse a second
+ * destroy, and the name to say which handle it was). */
+#define MEM__HANDLE_PUBLIC_BYTES offsetof(MemoryPointer, generation)
+
+/* Makes an object of the handle heap a live, empty handle named `name` (a bounded
+ * copy). Fields other threads may read are stored atomically. */
+static inline void mem__handle_init(MemoryPointer* handle, const char* name) {
+    mem__track_allow_undefined(handle, MEM__HANDLE_PUBLIC_BYTES);
+    mem__atomic_store_relaxed(&handle->container, (MemoryContainer*)NULL);
+    mem__atomic_store_relaxed(&handle->pool, (MemoryPool*)NULL);
+    mem__atomic_store_relaxed(&handle->generation, (uint64_t)0);
+    mem__atomic_store_relaxed(&handle->flags, (uint16_t)0);
+    size_t length = 0;
+    while (length < MEM_POINTER_NAME_MAX - 1 && name[length] != '\0') {
+        handle->name[length] = name[length];
+        length++;
+    }
+    handle->name[length] = '\0';
+    /* Release: a leak report that sees the magic sees the name and fields too. */
+    mem__atomic_store_release(&handle->magic, MEM__POINTER_MAGIC);
+    mem__track_block_created(handle, sizeof *handle);
+}
+
+/* A live handle named `name`: from the calling thread's heap inline, else out of line. */
+static inline MemoryPointer* mem__handle_new(const char* name) {
+    mem__thread_state* ts = mem__this_thread();
+    MemoryPointer* handle = ts != NULL ? mem__object_pop(ts, &mem__handle_kind) : NULL;
+    if (mem__unlikely(handle == NULL)) {
+        return mem__handle_alloc(name);
+    }
+    mem__object_set_owner(handle, ts->index);
+    mem__handle_init(handle, name);
+    return handle;
+}
+
+/* Destroys a handle: public fields NULL, magic DEAD, then quarantined in its owner's
+ * heap (inline when that is the calling thread's). */
+static inline void mem__handle_release(MemoryPointer* handle) {
+    mem__atomic_store_release(&handle->magic, MEM__POINTER_MAGIC_DEAD);
+    mem__atomic_store_relaxed(&handle->container, (MemoryContainer*)NULL);
+    mem__atomic_store_relaxed(&handle->pool, (MemoryPool*)NULL);
+    mem__atomic_store_relaxed(&handle->flags, (uint16_t)0);
+    mem__track_block_released(handle);
+    mem__track_allow((unsigned char*)handle + MEM__HANDLE_PUBLIC_BYTES, sizeof *handle - MEM__HANDLE_PUBLIC_BYTES);
+    mem__track_forbid(handle, MEM__HANDLE_PUBLIC_BYTES);
+    mem__thread_state* ts = mem__this_thread_peek();
+    if (mem__likely(ts != NULL && mem__object_owner(handle) == ts->index)) {
+        mem__object_push(ts, &mem__handle_kind, handle);
+    } else {
+        mem__object_free(&mem__handle_kind, handle);
+    }
+}
+
+#endif /* MEMKIT_SRC_HOT_H */
