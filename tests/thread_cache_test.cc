@@ -471,3 +471,60 @@ TEST(ThreadCache, ProducerConsumerMemoryStaysBounded) {
     EXPECT_TRUE(mem_pool_validate(&pool));
     mem_pool_destroy(&pool);
 }
+
+// Threads start, hand objects to others and exit while another thread runs validate,
+// stats and trim in a loop: every snapshot is exact (validate passes, counts never go
+// negative or past what exists), nothing leaks, and what exited threads owned is
+// released by the threads that end up holding it.
+TEST(ThreadCache, ThreadsExitWhileSnapshotsRun) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build";
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 16));
+    std::atomic<bool> stop{false};
+    std::atomic<long> snapshots{0}, bad_snapshots{0};
+    std::thread snapshotter([&] {
+        for (int round = 0; !stop; round++) {
+            MemPoolStats s;
+            bool ok = mem_pool_validate(&pool) && mem_pool_stats(&pool, &s) &&
+                      s.live_containers <= 200 * 64 && s.orphaned_containers <= s.live_containers + 200 * 64;
+            if (round % 4 == 3) mem_pool_trim(&pool);
+            if (!ok) bad_snapshots++;
+            snapshots++;
+        }
+    });
+    std::mutex mutex;
+    std::vector<MemoryPointer*> handed;
+    for (int t = 0; t < 200; t++) {
+        std::thread([&, t] {
+            std::vector<MemoryPointer*> mine;
+            for (int i = 0; i < 64; i++) {
+                size_t size = MixedSize(static_cast<uint64_t>(t * 64 + i));
+                MemoryPointer* p = mem_pointer_create("exiting", size);
+                ASSERT_TRUE(mem_pointer_allocate(p, size, &pool));
+                MemoryPointer* s = mem_pointer_share(p, "share");  // counted by this thread
+                ASSERT_NE(nullptr, s);
+                ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+                mine.push_back(s);
+            }
+            std::lock_guard<std::mutex> lock(mutex);
+            // Half goes to the next thread, the rest outlives this thread until the end.
+            for (size_t i = 0; i < mine.size(); i++) handed.push_back(mine[i]);
+        }).join();
+        if (t % 2 == 1) {
+            std::lock_guard<std::mutex> lock(mutex);
+            for (size_t i = 0; i < handed.size() / 2; i++) EXPECT_TRUE(mem_pointer_destroy(handed[i], &pool));
+            handed.erase(handed.begin(), handed.begin() + static_cast<long>(handed.size() / 2));
+        }
+    }
+    for (MemoryPointer* p : handed) EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+    stop = true;
+    snapshotter.join();
+    EXPECT_GT(snapshots.load(), 0);
+    EXPECT_EQ(0, bad_snapshots.load());
+    MemPoolStats s = Stats(&pool);
+    EXPECT_EQ(0u, s.live_containers);
+    EXPECT_TRUE(mem_pool_validate(&pool));
+    mem_pool_trim(&pool);  // (the snapshotter's last trim may have freed it all already)
+    EXPECT_EQ(0u, Stats(&pool).orphaned_containers) << "an exited thread's pages were stranded";
+    mem_pool_destroy(&pool);
+}

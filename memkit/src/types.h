@@ -78,7 +78,10 @@ static inline bool mem__class_is_small(unsigned size_class) { return size_class 
 #ifndef MEM_REQUEST_ARENA_KEEP_BYTES
 #define MEM_REQUEST_ARENA_KEEP_BYTES (1024u * 1024u) /* chunk bytes a thread keeps */
 #endif
-#define MEM__SERIAL_BLOCK (UINT64_C(1) << 20) /* serials a cache takes from its pool at once */
+#ifndef MEM_SERIAL_BLOCK
+#define MEM_SERIAL_BLOCK (UINT64_C(1) << 20) /* serials a cache takes from its pool at once */
+#endif
+#define MEM__SERIAL_BLOCK ((uint64_t)(MEM_SERIAL_BLOCK))
 
 /* ---- containers */
 #define MEM__CONTAINER_HEADER offsetof(MemoryContainer, data)

@@ -1,0 +1,39 @@
+"""memkit_library: one definition of how the library is built, for every variant."""
+
+load("@rules_cc//cc:defs.bzl", "cc_library")
+
+# The warning set and flags of every build of the library (Bazel, make, fuzzing and
+# coverage read the same list: tools/cflags.txt).
+MEMKIT_COPTS = [
+    "-std=c11",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-Wshadow",
+    "-Wstrict-prototypes",
+    "-Wmissing-prototypes",
+    "-fvisibility=hidden",
+    "-DMEMKIT_BUILDING",
+]
+
+def memkit_library(name, defines = [], local_defines = [], threads = True, **kwargs):
+    """The library from memkit/src with the public headers.
+
+    Args:
+      name: the target.
+      defines: macros consumers see too (layout and variant macros).
+      local_defines: macros for the library's own sources only (test knobs, faults).
+      threads: thread-safe (liburcu, -pthread) or MEM_THREAD_SAFE=0.
+      **kwargs: visibility, testonly.
+    """
+    cc_library(
+        name = name,
+        srcs = native.glob(["src/*.c", "src/*.h"]),
+        hdrs = native.glob(["include/**/*.h"]),
+        copts = MEMKIT_COPTS + ["-D" + d for d in local_defines],
+        defines = defines + ([] if threads else ["MEM_THREAD_SAFE=0"]),
+        includes = ["include"],
+        linkopts = ["-pthread"] if threads else [],
+        deps = ["//third_party:urcu_bp"] if threads else [],
+        **kwargs
+    )
