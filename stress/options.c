@@ -16,7 +16,12 @@ const char* const stress_op_names[OP_KINDS] = {"share", "write", "destroy", "rea
 static const char usage[] =
     "usage: stress [options]\n"
     "Hammers libmemkit from many threads and checks every invariant; exit 0 only if all held.\n"
-    "  --threads N        worker threads (1-256, default 4)\n"
+    "  --mode M           mixed (default): shares, COW writes, destroys, RCU reads, arenas on a\n"
+    "                     shared slot table; pipeline: half the workers make payloads, the\n"
+    "                     others check and destroy them; exchange: workers swap handles\n"
+    "                     through a shared slot array; owner: each worker on its own objects\n"
+    "  --snapshots        run validate, stats and trim in a loop on another thread\n"
+    "  --threads N        worker threads (1-256, default 4; pipeline needs 2)\n"
     "  --seconds S        run for S seconds (default 10); ignored with --ops\n"
     "  --ops N            run exactly N operations in total (reproducible with --threads 1)\n"
     "  --seed N           random seed (default 1)\n"
@@ -99,9 +104,18 @@ int stress_parse_options(int argc, char** argv, StressOptions* o) {
         } else if (strcmp(opt, "--json") == 0) {
             o->json = true;
             continue;
+        } else if (strcmp(opt, "--snapshots") == 0) {
+            o->snapshots = true;
+            continue;
         } else if (val == NULL) {
             fprintf(stderr, "stress: unknown option or missing value: %s\n%s", opt, usage);
             return 2;
+        } else if (strcmp(opt, "--mode") == 0) {
+            static const char* const modes[] = {"mixed", "pipeline", "exchange", "owner"};
+            unsigned m = 0;
+            while (m < 4 && strcmp(val, modes[m]) != 0) m++;
+            if (m == 4) return bad(opt, val, "one of mixed, pipeline, exchange, owner");
+            o->mode = (StressMode)m;
         } else if (strcmp(opt, "--threads") == 0) {
             if (!parse_u64(val, &v) || v < 1 || v > 256) return bad(opt, val, "a whole number from 1 to 256");
             o->threads = (unsigned)v;
@@ -133,6 +147,9 @@ int stress_parse_options(int argc, char** argv, StressOptions* o) {
             return 2;
         }
         i++;
+    }
+    if (o->mode == MODE_PIPELINE && o->threads < 2) {
+        return bad("--threads", "1", "the pipeline mode needs a producer and a consumer (2 or more)");
     }
     return 0;
 }

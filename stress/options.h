@@ -11,7 +11,11 @@
 
 enum { OP_SHARE, OP_WRITE, OP_DESTROY, OP_READ, OP_ARENA, OP_KINDS };
 
+typedef enum StressMode { MODE_MIXED, MODE_PIPELINE, MODE_EXCHANGE, MODE_OWNER } StressMode;
+
 typedef struct StressOptions {
+    StressMode mode;
+    bool snapshots;  /* validate, stats and trim in a loop on another thread */
     unsigned threads;
     double seconds;  /* run time when ops == 0 */
     uint64_t ops;    /* total operations (all threads), 0 = run for `seconds` */

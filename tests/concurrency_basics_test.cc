@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <thread>
 #include <vector>
@@ -120,8 +121,10 @@ TEST(ConcurrencyBasics, DebugBuildsDetectAHandleUsedByTwoThreadsAtOnce) {
     MemoryPointer* p = mem_pointer_create("contended", 256);
     ASSERT_TRUE(mem_pointer_allocate(p, 256, &pool));
     std::atomic<bool> stop{false};
+    std::atomic<bool> started{false};
     std::atomic<long> refused{0};
     std::thread sharer([&] {
+        started = true;
         while (!stop) {
             MemoryPointer* s = mem_pointer_share(p, "snapshot");
             if (s == nullptr) {
@@ -132,7 +135,12 @@ TEST(ConcurrencyBasics, DebugBuildsDetectAHandleUsedByTwoThreadsAtOnce) {
             EXPECT_TRUE(mem_pointer_destroy(s, &pool));
         }
     });
-    for (int i = 0; i < 200000 && refused.load() == 0; i++) {
+    while (!started) {
+        std::this_thread::yield();
+    }
+    /* Until the two threads overlap once (bounded: a broken detector fails, not hangs). */
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (refused.load() == 0 && std::chrono::steady_clock::now() < give_up) {
         void* data = mem_pointer_write(p, &pool);
         if (data == nullptr) {
             EXPECT_EQ(MEM_ERR_WRONG_THREAD, mem_last_error());

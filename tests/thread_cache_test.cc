@@ -528,3 +528,46 @@ TEST(ThreadCache, ThreadsExitWhileSnapshotsRun) {
     EXPECT_EQ(0u, Stats(&pool).orphaned_containers) << "an exited thread's pages were stranded";
     mem_pool_destroy(&pool);
 }
+
+// Snapshots of a pool with more live thread caches than ThreadSanitizer lets one
+// thread hold locks (64): stats and validate freeze every cache at once, which must
+// not take a lock per cache. The threads keep working meanwhile, their live
+// containers are counted exactly, and each waits for the others so all caches exist
+// together.
+TEST(ThreadCache, SnapshotsOfManyLiveThreadCaches) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build";
+    constexpr int kThreads = 96;
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 16));
+    std::atomic<int> ready{0};
+    std::atomic<bool> done{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; t++) {
+        threads.emplace_back([&, t] {
+            MemoryPointer* kept = mem_pointer_create("kept", 64);
+            ASSERT_TRUE(mem_pointer_allocate(kept, 64, &pool));
+            ready++;
+            for (uint64_t i = 0; !done; i++) {  // churn while the snapshots run
+                size_t size = MixedSize(static_cast<uint64_t>(t) * 1000 + i % 1000);
+                MemoryPointer* p = mem_pointer_create("churn", size);
+                ASSERT_TRUE(mem_pointer_allocate(p, size, &pool));
+                ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+                std::this_thread::yield();
+            }
+            ASSERT_TRUE(mem_pointer_destroy(kept, &pool));
+        });
+    }
+    while (ready.load() < kThreads) std::this_thread::yield();
+    for (int round = 0; round < 20; round++) {
+        MemPoolStats s = Stats(&pool);
+        EXPECT_GE(s.live_containers, static_cast<size_t>(kThreads));
+        EXPECT_LE(s.live_containers, static_cast<size_t>(2 * kThreads));
+        EXPECT_TRUE(mem_pool_validate(&pool));
+        mem_pool_trim(&pool);
+    }
+    done = true;
+    for (std::thread& t : threads) t.join();
+    EXPECT_EQ(0u, Stats(&pool).live_containers);
+    EXPECT_TRUE(mem_pool_validate(&pool));
+    mem_pool_destroy(&pool);
+}

@@ -67,7 +67,7 @@ MemoryContainer* mem__container_obtain(struct mem__pool_state* st, size_t size, 
         return obtain_from_pool(st, cls, size, single);
     }
     if (mem__likely(mem__cache_serials_left(cache))) {
-        bool fast = mem__owner_enter(ts, cache);
+        mem__owner_enter(ts, cache);
         MemoryContainer* c = mem__cache_take(cache, cls);
         mem__page* surplus = NULL;
         if (c == NULL && mem__remote_pending(cache)) {
@@ -79,7 +79,7 @@ MemoryContainer* mem__container_obtain(struct mem__pool_state* st, size_t size, 
             cache->counts.hits++;
             mem__cache_revive(cache, c, size, ts->index, born_shared);
         }
-        mem__owner_leave(ts, cache, fast);
+        mem__owner_leave(ts);
         mem__stock_return(st, surplus);
         if (c != NULL) {
             *local = !born_shared;
@@ -90,12 +90,12 @@ MemoryContainer* mem__container_obtain(struct mem__pool_state* st, size_t size, 
     if (page == NULL) {
         return NULL;
     }
-    bool fast = mem__owner_enter(ts, cache);
+    mem__owner_enter(ts, cache);
     mem__cache_install(cache, page);
     MemoryContainer* c = mem__cache_take_from(cache, page);
     cache->counts.misses++;
     mem__cache_revive(cache, c, size, ts->index, born_shared);
-    mem__owner_leave(ts, cache, fast);
+    mem__owner_leave(ts);
     *local = !born_shared;
     return c;
 }
@@ -124,10 +124,10 @@ void mem__container_release(struct mem__pool_state* st, MemoryContainer* c) {
     }
     mem__thread_state* ts = mem__this_thread_peek();
     if (ts != NULL && ts->index == c->owner) {
-        bool fast = mem__owner_enter(ts, cache);
+        mem__owner_enter(ts, cache);
         mem__cache_put(cache, page, c);
         mem__page* surplus = mem__cache_over_limits(cache) ? mem__cache_surplus(cache, false) : NULL;
-        mem__owner_leave(ts, cache, fast);
+        mem__owner_leave(ts);
         mem__stock_return(st, surplus);
         return;
     }

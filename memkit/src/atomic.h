@@ -24,6 +24,7 @@
 #define mem__atomic_store_release(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #define mem__atomic_store_seq_cst(p, v) __atomic_store_n((p), (v), __ATOMIC_SEQ_CST)
 #define mem__atomic_fetch_add_relaxed(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define mem__atomic_fetch_sub_relaxed(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_RELAXED)
 #define mem__atomic_fetch_sub_acq_rel(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_ACQ_REL)
 #define mem__atomic_fetch_add_seq_cst(p, v) __atomic_fetch_add((p), (v), __ATOMIC_SEQ_CST)
 #define mem__atomic_fetch_sub_seq_cst(p, v) __atomic_fetch_sub((p), (v), __ATOMIC_SEQ_CST)
@@ -46,7 +47,31 @@ typedef pthread_mutex_t mem__mutex;
 static inline bool mem__mutex_init(mem__mutex* m) { return pthread_mutex_init(m, NULL) == 0; }
 static inline void mem__mutex_destroy(mem__mutex* m) { pthread_mutex_destroy(m); }
 static inline void mem__mutex_lock(mem__mutex* m) { pthread_mutex_lock(m); }
+static inline bool mem__mutex_trylock(mem__mutex* m) { return pthread_mutex_trylock(m) == 0; }
 static inline void mem__mutex_unlock(mem__mutex* m) { pthread_mutex_unlock(m); }
+
+/* A spinning thread's pause: lets the other hardware thread run and saves power. */
+static inline void mem__cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Rounds a waiter spins (about 30 ns each) before it sleeps: the library's locks are
+ * held for at most a few hundred microseconds, and glibc's mutex is not fair, so a
+ * thread that sleeps at once can be overtaken again and again by one that relocks. */
+#define MEM__LOCK_SPIN_ROUNDS 2000u
+static inline void mem__mutex_lock_spinning(mem__mutex* m) {
+    for (unsigned round = 0; !mem__mutex_trylock(m); round++) {
+        if (round == MEM__LOCK_SPIN_ROUNDS) {
+            mem__mutex_lock(m);
+            return;
+        }
+        mem__cpu_relax();
+    }
+}
 
 #else /* !MEM_THREAD_SAFE */
 
@@ -58,6 +83,7 @@ static inline void mem__mutex_unlock(mem__mutex* m) { pthread_mutex_unlock(m); }
 #define mem__atomic_store_seq_cst(p, v) ((void)(*(p) = (v)))
 #define mem__atomic_fetch_add_relaxed(p, v) __extension__({ __typeof__(*(p)) old_ = *(p); *(p) = old_ + (v); old_; })
 #define mem__atomic_fetch_sub_acq_rel(p, v) __extension__({ __typeof__(*(p)) old_ = *(p); *(p) = old_ - (v); old_; })
+#define mem__atomic_fetch_sub_relaxed(p, v) mem__atomic_fetch_sub_acq_rel((p), (v))
 #define mem__atomic_fetch_add_seq_cst(p, v) mem__atomic_fetch_add_relaxed((p), (v))
 #define mem__atomic_fetch_sub_seq_cst(p, v) mem__atomic_fetch_sub_acq_rel((p), (v))
 #define mem__atomic_fetch_or_seq_cst(p, v) __extension__({ __typeof__(*(p)) old_ = *(p); *(p) = old_ | (v); old_; })
@@ -78,6 +104,11 @@ static inline bool mem__mutex_init(mem__mutex* m) {
 }
 static inline void mem__mutex_destroy(mem__mutex* m) { (void)m; }
 static inline void mem__mutex_lock(mem__mutex* m) { (void)m; }
+static inline bool mem__mutex_trylock(mem__mutex* m) {
+    (void)m;
+    return true;
+}
+static inline void mem__mutex_lock_spinning(mem__mutex* m) { (void)m; }
 static inline void mem__mutex_unlock(mem__mutex* m) { (void)m; }
 
 #endif

@@ -133,8 +133,9 @@ void mem__cache_relist(mem__cache* cache, mem__page* page) {
         mem__page_list_push(&cache->queue[cls], page, MEM__LIST_QUEUE);
     }
     /* An empty page stays the class's page while it is the only one queued; others
-     * wait among the empty pages, for any class of their size. */
-    if (page->used == 0 && (page->prev != NULL || page->next != NULL)) {
+     * wait among the empty pages, for any class of their size (but not while a
+     * validation holds some of its free blocks). */
+    if (page->used == 0 && page->custody == 0 && (page->prev != NULL || page->next != NULL)) {
         mem__page_list_remove(&cache->queue[cls], page);
         mem__page_list_push(&cache->empty[small_page_order(page)], page, MEM__LIST_EMPTY);
         cache->empty_count++;
@@ -171,6 +172,26 @@ void mem__cache_keep_empty(mem__cache* cache, mem__page* page) {
     mem__page_list_push(&cache->empty[small_page_order(page)], page, MEM__LIST_EMPTY);
     cache->empty_count++;
     cache->spare_bytes += page->bytes;
+}
+
+void mem__cache_set_aside(mem__cache* cache, mem__page* page) {
+    if (page->list == MEM__LIST_EMPTY) {
+        mem__page_list_remove(&cache->empty[small_page_order(page)], page);
+        cache->empty_count--;
+    } else {
+        mem__bins_remove(&cache->large, page);
+    }
+    page->list = MEM__LIST_CUSTODY;
+}
+
+void mem__cache_take_back(mem__cache* cache, mem__page* page, uint8_t list) {
+    if (list == MEM__LIST_EMPTY) {
+        mem__page_list_push(&cache->empty[small_page_order(page)], page, MEM__LIST_EMPTY);
+        cache->empty_count++;
+    } else {
+        page->list = MEM__LIST_LARGE_BIN;
+        mem__bins_push(&cache->large, page);
+    }
 }
 
 void mem__cache_detach_page(mem__cache* cache, mem__page* page) {
@@ -223,7 +244,7 @@ mem__page* mem__cache_surplus(mem__cache* cache, bool everything) {
     if (everything) {
         for (unsigned cls = 0; cls < MEM__SMALL_CLASS_COUNT; cls++) {
             page = cache->queue[cls];
-            if (page != NULL && page->used == 0 && page->next == NULL) {
+            if (page != NULL && page->used == 0 && page->custody == 0 && page->next == NULL) {
                 mem__cache_detach_page(cache, page);
                 page->next = chain;
                 chain = page;

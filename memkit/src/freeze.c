@@ -5,37 +5,65 @@
  *
  * Owner (mem__owner_enter in internal.h): store seq odd; [compiler barrier]; load
  * `frozen`; ...section...; store seq even.
- * Snapshot: lock the freeze mutex; store frozen = 1; heavy barrier; wait until the
- * owner's seq is even (or has changed since). It now owns the cache until it thaws.
+ * Snapshot: claim `frozen` (0 -> 1, so two snapshots never own one cache); heavy
+ * barrier; wait until the owner's seq is even (or has changed since). It now owns the
+ * cache until it thaws (stores frozen = 0).
  *
  * Why it is correct: this is Dekker's pattern with the owner's fence moved to the
  * snapshot side. membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) makes every running
  * thread of the process execute a full barrier, so after it returns either the owner
- * saw frozen = 1 (and goes to the mutex), or its odd seq is visible to the snapshot
+ * saw frozen = 1 (and leaves to wait), or its odd seq is visible to the snapshot
  * (which waits for it). Where membarrier is unavailable (old kernels, seccomp
  * filters, or MEMKIT_MEMBARRIER=0 in the environment) the owner marks itself with a
  * sequentially consistent read-modify-write instead, against the snapshot's
  * sequentially consistent store and loads: slower for the owner, equally correct.
  * The mode is chosen once, before any thread runs an owner section.
  *
- * A frozen owner waits on the freeze mutex and runs its operation holding it; the
- * snapshot yields to a waiting owner when it thaws, so a snapshot looping over a
- * cache cannot starve its owner.
+ * A frozen owner leaves its section, spins briefly (holds are short, and waking from
+ * sleep costs more than most of them), then sleeps on the flag (futex) until the
+ * snapshot thaws the cache, and enters again. No lock is held while frozen, so
+ * freezing every cache of a pool at once holds no lock per cache.
+ *
+ * Snapshots pace themselves so that even a loop of them cannot starve the owners:
+ * after holding a pool's caches for d while an owner waited, the pool's next hold
+ * begins no sooner than MEM__SNAPSHOT_OWNER_SHARE * d later. Owners that never wait
+ * cost a snapshot nothing.
  */
 #include "internal.h"
 
 #if MEM_THREAD_SAFE
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
+
+/* After a hold of d that kept an owner waiting, owners get this many d to themselves:
+ * a snapshot loop takes at most 1/(1 + 19) = 5 % of an owner's time. */
+#define MEM__SNAPSHOT_OWNER_SHARE 19
+/* ... and at least this long: time for an owner asleep on the flag to wake up and
+ * enter before the snapshot can freeze the cache again. */
+#define MEM__SNAPSHOT_MIN_GAP_NS 100000u
 
 bool mem__owner_fence_needed = true;
 static bool membarrier_ready = false;
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 
 static int membarrier(int command) { return (int)syscall(__NR_membarrier, command, 0, 0); }
+
+/* Sleeps while *flag == value (or returns at once; callers loop). */
+static void futex_wait(uint32_t* flag, uint32_t value) {
+    if (syscall(__NR_futex, flag, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0) != 0 && errno != EAGAIN &&
+        errno != EINTR) {
+        sched_yield(); /* no futex (a seccomp filter): poll */
+    }
+}
+
+static void futex_wake_all(uint32_t* flag) { (void)syscall(__NR_futex, flag, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0); }
 
 static void setup(void) {
     const char* setting = getenv("MEMKIT_MEMBARRIER");
@@ -62,9 +90,7 @@ static void heavy_barrier(void) {
 /* Short spins, then yields: the thread we wait for may need our CPU. */
 static void backoff(unsigned* round) {
     if (++*round < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
+        mem__cpu_relax();
     } else {
         sched_yield();
     }
@@ -81,9 +107,16 @@ static void wait_quiescent(mem__thread_state* ts) {
     }
 }
 
+/* Claims the cache for this snapshot: waits for another that has it (a thread
+ * collecting for an exited owner while a snapshot runs) to finish. */
 static void raise_flag(mem__cache* cache) {
-    mem__mutex_lock(&cache->freeze_mutex);
-    mem__atomic_store_seq_cst(&cache->frozen, 1u);
+    unsigned round = 0;
+    uint32_t expected = 0;
+    /* Seq-cst: the store half of Dekker's pattern (see above). */
+    while (!mem__atomic_cas_weak_seq_cst(&cache->frozen, &expected, 1u)) {
+        expected = 0;
+        backoff(&round);
+    }
 }
 
 void mem__freeze(mem__cache* cache) {
@@ -95,15 +128,17 @@ void mem__freeze(mem__cache* cache) {
     }
 }
 
-void mem__thaw(mem__cache* cache) {
-    /* Release: the owner's acquire load of `frozen` orders our accesses before its. */
-    mem__atomic_store_release(&cache->frozen, 0u);
-    mem__mutex_unlock(&cache->freeze_mutex);
-    /* Let a waiting owner in before this thread can freeze the cache again. */
-    unsigned round = 0;
-    for (unsigned i = 0; i < 4096 && mem__atomic_load_acquire(&cache->owner_waiting) != 0; i++) {
-        backoff(&round);
+bool mem__thaw(mem__cache* cache) {
+    /* Seq-cst, both: against the owner's store of owner_waiting and load of `frozen`
+     * (Dekker again), so that either we see it waiting and wake it, or it sees the
+     * cache thawed and does not sleep. The store also releases our accesses to the
+     * owner's acquire load of `frozen`. */
+    mem__atomic_store_seq_cst(&cache->frozen, 0u);
+    bool waited = mem__atomic_load_seq_cst(&cache->owner_waiting) != 0;
+    if (waited) {
+        futex_wake_all(&cache->frozen);
     }
+    return waited;
 }
 
 void mem__freeze_all(struct mem__pool_state* st) {
@@ -117,10 +152,57 @@ void mem__freeze_all(struct mem__pool_state* st) {
     }
 }
 
-void mem__thaw_all(struct mem__pool_state* st) {
+bool mem__thaw_all(struct mem__pool_state* st) {
+    bool waited = false;
     for (mem__cache* cache = st->caches; cache != NULL; cache = cache->next_in_pool) {
-        mem__thaw(cache);
+        waited |= mem__thaw(cache);
     }
+    return waited;
+}
+
+static uint64_t now_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/* Snapshot mutex held, no other lock: sleeps while the pool's owners are owed time. */
+static void pace(struct mem__pool_state* st) {
+    uint64_t now = now_ns();
+    if (now < st->snapshot_resume_ns) {
+        uint64_t wait = st->snapshot_resume_ns - now;
+        struct timespec pause = {.tv_sec = (time_t)(wait / 1000000000u), .tv_nsec = (long)(wait % 1000000000u)};
+        while (nanosleep(&pause, &pause) != 0) {
+        }
+    }
+    st->snapshot_held_since_ns = now_ns();
+}
+
+static void paced(struct mem__pool_state* st, bool owner_waited) {
+    if (owner_waited) {
+        uint64_t now = now_ns();
+        uint64_t owed = (now - st->snapshot_held_since_ns) * MEM__SNAPSHOT_OWNER_SHARE;
+        st->snapshot_resume_ns = now + (owed > MEM__SNAPSHOT_MIN_GAP_NS ? owed : MEM__SNAPSHOT_MIN_GAP_NS);
+    }
+}
+
+void mem__snapshot_freeze(struct mem__pool_state* st, mem__cache* cache) {
+    pace(st);
+    mem__freeze(cache);
+}
+
+void mem__snapshot_thaw(struct mem__pool_state* st, mem__cache* cache) { paced(st, mem__thaw(cache)); }
+
+void mem__snapshot_freeze_all(struct mem__pool_state* st) {
+    pace(st);
+    mem__pool_lock(st);
+    mem__freeze_all(st);
+}
+
+void mem__snapshot_thaw_all(struct mem__pool_state* st) {
+    bool waited = mem__thaw_all(st) || mem__atomic_load_relaxed(&st->lock_waiters) != 0;
+    mem__pool_unlock(st);
+    paced(st, waited);
 }
 
 static void wait_for_state(mem__thread_state* ts, void* context) {
@@ -135,8 +217,17 @@ void mem__wait_for_sections(void) {
 }
 
 void mem__owner_wait(mem__cache* cache) {
-    mem__atomic_store_relaxed(&cache->owner_waiting, 1u);
-    mem__mutex_lock(&cache->freeze_mutex);
+    /* Seq-cst: see mem__thaw. It also tells the snapshot that it kept us waiting. */
+    mem__atomic_store_seq_cst(&cache->owner_waiting, 1u);
+    unsigned round = 0;
+    while (mem__atomic_load_seq_cst(&cache->frozen) != 0) {
+        if (round < MEM__LOCK_SPIN_ROUNDS) {
+            round++;
+            mem__cpu_relax();
+        } else {
+            futex_wait(&cache->frozen, 1u);
+        }
+    }
     mem__atomic_store_relaxed(&cache->owner_waiting, 0u);
 }
 
@@ -146,9 +237,25 @@ bool mem__owner_fence_needed = false;
 
 void mem__freeze_setup(void) {}
 void mem__freeze(mem__cache* cache) { (void)cache; }
-void mem__thaw(mem__cache* cache) { (void)cache; }
+bool mem__thaw(mem__cache* cache) {
+    (void)cache;
+    return false;
+}
 void mem__freeze_all(struct mem__pool_state* st) { (void)st; }
-void mem__thaw_all(struct mem__pool_state* st) { (void)st; }
+bool mem__thaw_all(struct mem__pool_state* st) {
+    (void)st;
+    return false;
+}
+void mem__snapshot_freeze(struct mem__pool_state* st, mem__cache* cache) {
+    (void)st;
+    (void)cache;
+}
+void mem__snapshot_thaw(struct mem__pool_state* st, mem__cache* cache) {
+    (void)st;
+    (void)cache;
+}
+void mem__snapshot_freeze_all(struct mem__pool_state* st) { mem__pool_lock(st); }
+void mem__snapshot_thaw_all(struct mem__pool_state* st) { mem__pool_unlock(st); }
 void mem__wait_for_sections(void) {}
 void mem__owner_wait(mem__cache* cache) { (void)cache; }
 

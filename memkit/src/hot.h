@@ -257,7 +257,7 @@ static inline MemoryContainer* mem__container_new(struct mem__pool_state* st, si
     if (mem__likely(ts != NULL && mem__class_is_small(cls) && mem__atomic_load_relaxed(&st->orphan_budget) != 0)) {
         mem__cache* cache = &ts->caches[ts->last_cache];
         if (mem__likely(mem__atomic_load_relaxed(&cache->pool) == st && mem__cache_serials_left(cache))) {
-            bool fast = mem__owner_enter(ts, cache);
+            mem__owner_enter(ts, cache);
             mem__page* page = cache->queue[cls];
             MemoryContainer* c = NULL;
             if (mem__likely(page != NULL)) {
@@ -268,7 +268,7 @@ static inline MemoryContainer* mem__container_new(struct mem__pool_state* st, si
                 cache->counts.hits++;
                 mem__cache_revive(cache, c, size, ts->index, born_shared);
             }
-            mem__owner_leave(ts, cache, fast);
+            mem__owner_leave(ts);
             if (mem__likely(c != NULL)) {
                 *local = !born_shared;
                 return c;
@@ -285,7 +285,7 @@ static inline void mem__ref_drop_local(struct mem__pool_state* st, MemoryContain
     mem__page* page = mem__page_of(c);
     /* Acquire: pairs with the release store that installed the page in its cache. */
     mem__cache* cache = mem__atomic_load_acquire(&page->cache);
-    bool fast = mem__owner_enter(ts, cache);
+    mem__owner_enter(ts, cache);
     bool last = mem__ref_drop_local_count(c);
     bool small = !mem__page_is_single(page);
     if (last && small) {
@@ -293,7 +293,7 @@ static inline void mem__ref_drop_local(struct mem__pool_state* st, MemoryContain
         mem__cache_put(cache, page, c);
     }
     bool over = last && mem__cache_over_limits(cache);
-    mem__owner_leave(ts, cache, fast);
+    mem__owner_leave(ts);
     if (mem__unlikely(over || (last && !small))) {
         mem__ref_drop_local_rest(st, c, cache, last && !small);
     }

@@ -124,49 +124,56 @@ extern bool mem__owner_fence_needed; /* true until membarrier is registered */
 void mem__freeze_setup(void);
 /* Lock order: a pool's snapshot mutex, its mutex, then caches' freeze mutexes. */
 void mem__freeze(mem__cache* cache);
-void mem__thaw(mem__cache* cache);
+/* True when the owner waited for the thaw. */
+bool mem__thaw(mem__cache* cache);
 /* Every thread cache of `st` at once (one barrier); pool mutex held. */
 void mem__freeze_all(struct mem__pool_state* st);
-void mem__thaw_all(struct mem__pool_state* st);
+bool mem__thaw_all(struct mem__pool_state* st);
+/* The same for snapshots (stats, validate, dump, trim; snapshot mutex held), paced so
+ * that a loop of them leaves owners at least 95 % of their time. freeze_all also
+ * takes the pool mutex, and thaw_all releases it. */
+void mem__snapshot_freeze(struct mem__pool_state* st, mem__cache* cache);
+void mem__snapshot_thaw(struct mem__pool_state* st, mem__cache* cache);
+void mem__snapshot_freeze_all(struct mem__pool_state* st);
+void mem__snapshot_thaw_all(struct mem__pool_state* st);
 /* Waits until no thread is inside a section it entered before this call. */
 void mem__wait_for_sections(void);
-/* The owner's slow entry while its cache is frozen: returns holding the freeze mutex. */
+/* The owner's slow entry: returns once its cache is no longer frozen (spinning
+ * briefly, then asleep on the flag). */
 void mem__owner_wait(mem__cache* cache);
 
-/* Enters the calling thread's section. With `cache`, an owner section: false means
- * a snapshot had the cache frozen and the owner now holds its freeze mutex instead;
- * pass the result to mem__owner_leave. Sections do not nest. */
-static inline bool mem__owner_enter(mem__thread_state* ts, mem__cache* cache) {
+/* Enters the calling thread's section; with `cache`, an owner section, entered once
+ * no snapshot has the cache frozen. Sections do not nest. */
+static inline void mem__owner_enter(mem__thread_state* ts, mem__cache* cache) {
     uint64_t seq = mem__atomic_load_relaxed(&ts->seq);
-    if (mem__likely(!mem__atomic_load_relaxed(&mem__owner_fence_needed))) {
-        /* Relaxed: the snapshot's membarrier orders this store before the `frozen`
-         * load below, as seen from the snapshot's side. */
-        mem__atomic_store_relaxed(&ts->seq, seq + 1);
-        mem__compiler_barrier();
-    } else {
-        /* No membarrier: a sequentially consistent read-modify-write, against the
-         * snapshot's sequentially consistent store of `frozen` and load of `seq`. */
-        mem__atomic_fetch_add_seq_cst(&ts->seq, (uint64_t)1);
+    for (;;) {
+        if (mem__likely(!mem__atomic_load_relaxed(&mem__owner_fence_needed))) {
+            /* Relaxed: the snapshot's membarrier orders this store before the
+             * `frozen` load below, as seen from the snapshot's side. */
+            mem__atomic_store_relaxed(&ts->seq, seq + 1);
+            mem__compiler_barrier();
+        } else {
+            /* No membarrier: a sequentially consistent read-modify-write, against
+             * the snapshot's sequentially consistent store of `frozen` and load of
+             * `seq`. */
+            mem__atomic_fetch_add_seq_cst(&ts->seq, (uint64_t)1);
+        }
+        /* Seq-cst (a plain load on x86 and AArch64): the fallback needs it; it also
+         * acquires, pairing with the release store that thaws the cache, so the
+         * snapshot's accesses happen before the owner's. */
+        if (cache == NULL || mem__likely(!mem__atomic_load_seq_cst(&cache->frozen))) {
+            return;
+        }
+        /* Release: out of the section again before waiting, so the snapshot goes on. */
+        seq += 2;
+        mem__atomic_store_release(&ts->seq, seq);
+        mem__owner_wait(cache);
     }
-    /* Seq-cst (a plain load on x86 and AArch64): the fallback needs it; it also
-     * acquires, pairing with the release store that thaws the cache, so the
-     * snapshot's accesses happen before the owner's. */
-    if (cache == NULL || mem__likely(!mem__atomic_load_seq_cst(&cache->frozen))) {
-        return true;
-    }
-    mem__atomic_store_release(&ts->seq, seq + 2);
-    mem__owner_wait(cache);
-    return false;
 }
 
-static inline void mem__owner_leave(mem__thread_state* ts, mem__cache* cache, bool fast) {
-    if (mem__likely(fast)) {
-        /* Release: a snapshot that reads the even value sees every access of the
-         * section. */
-        mem__atomic_store_release(&ts->seq, mem__atomic_load_relaxed(&ts->seq) + 1);
-    } else {
-        mem__mutex_unlock(&cache->freeze_mutex);
-    }
+static inline void mem__owner_leave(mem__thread_state* ts) {
+    /* Release: a snapshot that reads the even value sees every access of the section. */
+    mem__atomic_store_release(&ts->seq, mem__atomic_load_relaxed(&ts->seq) + 1);
 }
 
 /* ---- thread_state.c */
@@ -215,6 +222,10 @@ void mem__cache_keep_empty(mem__cache* cache, mem__page* page);
 /* Detaches what passes the cache's keep limits (every empty page and released large
  * container when `everything`), chained through `next`, for the pool. */
 mem__page* mem__cache_surplus(mem__cache* cache, bool everything);
+/* A validation sets a spare page (empty, or a released large container) aside while it
+ * reads it, and takes it back onto `list` (its counters stay the cache's meanwhile). */
+void mem__cache_set_aside(mem__cache* cache, mem__page* page);
+void mem__cache_take_back(mem__cache* cache, mem__page* page, uint8_t list);
 /* Detaches `page` from `cache` (counters included). */
 void mem__cache_detach_page(mem__cache* cache, mem__page* page);
 void mem__cache_counts_add(mem__cache_counts* sum, const mem__cache_counts* part);

@@ -146,13 +146,13 @@ static MemoryContainer* share_reference(const MemoryPointer* src, bool* local) {
     bool owner = ts != NULL && c->owner == ts->index;
     mem__cache* cache = owner ? mem__atomic_load_acquire(&mem__page_of(c)->cache) : NULL;
     if (ts != NULL) {
-        bool fast = mem__owner_enter(ts, cache);
+        mem__owner_enter(ts, cache);
         if (!(mem__atomic_load_relaxed(&src->flags) & MEM__POINTER_PUBLISHED)) {
             bool added = mem__ref_add_held(c, owner, local);
-            mem__owner_leave(ts, cache, fast);
+            mem__owner_leave(ts);
             return added ? c : NULL;
         }
-        mem__owner_leave(ts, cache, fast);
+        mem__owner_leave(ts);
     }
     /* Published (or no thread state): inside an RCU read-side section, where the
      * container cannot be released under us whatever a writer publishes. */

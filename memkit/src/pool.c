@@ -69,7 +69,6 @@ bool mem_pool_init(MemoryPool* pool, size_t capacity) {
         mem__out_of_memory(registry_bytes);
         return false;
     }
-    mem__mutex_init(&st->own.freeze_mutex);
     st->capacity = capacity;
     st->initial_capacity = capacity;
     st->orphan_budget = MEM_POOL_ORPHAN_BUDGET;
@@ -150,7 +149,6 @@ void mem_pool_destroy(MemoryPool* pool) {
     }
     mem__free_pages(st->deferred_frees);
     mem__sys_free(st->registry);
-    mem__mutex_destroy(&st->own.freeze_mutex);
     mem__mutex_destroy(&st->snapshot_mutex);
     mem__mutex_destroy(&st->mutex);
     mem__wipe(st, sizeof *st);
@@ -184,9 +182,9 @@ size_t mem_pool_trim(MemoryPool* pool) {
     /* One cache at a time: each owner waits only while its own spares are taken. A
      * cache attached while we walk may be missed (its spares are new). */
     for (mem__cache* cache = mem__pool_next_cache(st, NULL); cache != NULL; cache = mem__pool_next_cache(st, cache)) {
-        mem__freeze(cache);
+        mem__snapshot_freeze(st, cache);
         chain_append(&spares, take_spares(cache));
-        mem__thaw(cache);
+        mem__snapshot_thaw(st, cache);
     }
     mem__page* to_free = NULL;
     mem__pool_lock(st);
@@ -237,15 +235,13 @@ bool mem_pool_stats(MemoryPool* pool, MemPoolStats* stats) {
     }
     mem__cache_counts all = {0}, cached = {0};
     mem__mutex_lock(&st->snapshot_mutex);
-    mem__pool_lock(st);
     /* Every cache at once, briefly: collect what other threads handed back, so a
      * container released anywhere counts as released, then read the counters. */
-    mem__freeze_all(st);
+    mem__snapshot_freeze_all(st);
     for (mem__cache* cache = st->caches; cache != NULL; cache = cache->next_in_pool) {
         mem__remote_collect(cache);
         mem__cache_counts_add(&cached, &cache->counts);
     }
-    mem__thaw_all(st);
     all = cached;
     mem__cache_counts_add(&all, &st->own.counts);
     *stats = (MemPoolStats){
@@ -265,7 +261,7 @@ bool mem_pool_stats(MemoryPool* pool, MemPoolStats* stats) {
         .lock_acquisitions = st->lock_acquisitions,
         .orphans_freed = st->orphans_freed,
     };
-    mem__pool_unlock(st);
+    mem__snapshot_thaw_all(st);
     mem__mutex_unlock(&st->snapshot_mutex);
     return true;
 }

@@ -9,7 +9,12 @@
 #include "hot.h"
 
 void mem__pool_lock(struct mem__pool_state* st) {
-    mem__mutex_lock(&st->mutex);
+    if (mem__unlikely(!mem__mutex_trylock(&st->mutex))) {
+        /* Relaxed: a hint that paces snapshots (freeze.c), not a synchronisation. */
+        mem__atomic_fetch_add_relaxed(&st->lock_waiters, 1u);
+        mem__mutex_lock_spinning(&st->mutex);
+        mem__atomic_fetch_sub_relaxed(&st->lock_waiters, 1u);
+    }
     st->lock_acquisitions++;
 }
 

@@ -54,9 +54,9 @@ bool mem__ref_add(MemoryContainer* c, bool* local) {
         return add_shared(c);
     }
     mem__cache* cache = mem__atomic_load_acquire(&mem__page_of(c)->cache);
-    bool fast = mem__owner_enter(ts, cache);
+    mem__owner_enter(ts, cache);
     bool added = mem__ref_add_held(c, true, local);
-    mem__owner_leave(ts, cache, fast);
+    mem__owner_leave(ts);
     return added;
 }
 
@@ -118,8 +118,8 @@ void mem__ref_drop_local_rest(struct mem__pool_state* st, MemoryContainer* c, me
         return;
     }
     mem__thread_state* ts = mem__this_thread_peek();
-    bool fast = mem__owner_enter(ts, cache);
+    mem__owner_enter(ts, cache);
     mem__page* surplus = mem__cache_surplus(cache, false);
-    mem__owner_leave(ts, cache, fast);
+    mem__owner_leave(ts);
     mem__stock_return(st, surplus);
 }

@@ -64,7 +64,6 @@ static mem__thread_state* make_state_locked(void) {
     memset(ts, 0, sizeof *ts);
     ts->index = (uint16_t)index;
     for (unsigned i = 0; i < MEM_THREAD_CACHE_POOLS; i++) {
-        mem__mutex_init(&ts->caches[i].freeze_mutex);
         ts->caches[i].state = ts;
     }
     mem__atomic_store_release(table_slot((uint16_t)index), ts);
@@ -108,10 +107,10 @@ static void return_cache_surplus(mem__thread_state* ts) {
         if (st == NULL) {
             continue;
         }
-        bool fast = mem__owner_enter(ts, cache);
+        mem__owner_enter(ts, cache);
         mem__remote_collect(cache);
         mem__page* surplus = mem__cache_surplus(cache, true);
-        mem__owner_leave(ts, cache, fast);
+        mem__owner_leave(ts);
         mem__stock_return(st, surplus);
     }
 }

@@ -137,6 +137,7 @@ typedef struct mem__page {
     uint32_t carved;              /* blocks handed out at least once */
     uint32_t used;                /* live blocks, including those on a remote list */
     uint32_t registry_index;
+    uint32_t custody;             /* free blocks a validation has set aside */
     uint8_t size_class;
     uint8_t list;                 /* enum mem__page_list */
 } mem__page;
@@ -177,7 +178,6 @@ typedef struct mem__cache {
     /* The snapshot protocol (freeze.c). */
     uint32_t frozen;          /* atomic: a snapshot owns the cache */
     uint32_t owner_waiting;   /* atomic: the owner waits for a snapshot to finish */
-    mem__mutex freeze_mutex;  /* held by the snapshot while frozen */
     /* Blocks and carriers of released references handed back by other threads
      * (remote.c): an atomic list, tagged in its low bits. */
     uintptr_t remote;
@@ -207,11 +207,14 @@ struct mem__pool_state {
     size_t orphan_budget;      /* page bytes the stock (own.spare_bytes) may hold */
     uint64_t next_serial;
     uint64_t lock_acquisitions;
+    uint32_t lock_waiters;     /* atomic: threads waiting for `mutex` (paces snapshots) */
     uint64_t cache_exchanges;
     uint64_t orphans_freed;
     mem__cache* caches;        /* thread caches of this pool */
     mem__page* deferred_frees; /* pages unregistered while a validation walks them */
     bool validating;
+    uint64_t snapshot_held_since_ns; /* under snapshot_mutex: pacing (freeze.c) */
+    uint64_t snapshot_resume_ns;
     bool rcu_used;             /* atomic: a publish happened, destroy waits for RCU */
     struct mem__pool_state* live_next; /* the set of live pools (pool.c) */
 };

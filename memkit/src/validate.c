@@ -1,22 +1,21 @@
 /*
  * validate.c - mem_pool_validate and mem_pool_dump. Both are snapshots that never stop
- * owners for long: the registry is checked and copied under the pool mutex; each
- * cache's page lists and counters are checked while that cache alone is frozen; each
- * page's blocks (headers, free lists, wiped free blocks) are checked while its owner
- * alone is frozen, one page at a time, so an owner waits at most for one page. Pages
- * unregistered meanwhile are freed only when the validation ends. A free large block
- * is checked out of circulation (its page in custody), with nothing frozen.
- * They never change what a pool holds and never allocate. While a validation walks
- * the registry, removals leave holes rather than moving pages (registry.c).
+ * owners for long: the registry and the pool's own cache are checked under the pool
+ * mutex; each cache's page lists and counters while that cache alone is frozen; the
+ * pages' blocks (headers, free lists) in batches, every cache frozen for a bounded
+ * time per batch (one process-wide barrier each). The bytes of free blocks (that they
+ * are wiped) are checked with nothing frozen, the blocks out of circulation (in
+ * custody) meanwhile. Pages unregistered during a validation are freed only when it
+ * ends; removals leave holes in the registry rather than moving pages (registry.c).
+ * Neither changes what a pool holds, and neither allocates.
  */
 #include "hot.h"
 
 #include <inttypes.h>
+#include <time.h>
 
 /* Failures logged in detail per validation; the rest are only counted. */
 #define MAX_REPORTED_FAILURES 16
-/* Free blocks larger than this are checked in custody, with their cache thawed. */
-#define CUSTODY_BYTES ((size_t)1 << 20)
 
 typedef struct validation {
     struct mem__pool_state* st;
@@ -37,14 +36,21 @@ static void check(validation* v, bool holds, const char* invariant, const void* 
 
 /* ---- one page's blocks; the page's cache held */
 
+/* Word by word: a validation reads every free byte of a pool. */
 static bool is_wiped(const MemoryContainer* c, size_t capacity) {
     mem__track_allow(c->data, capacity);
-    bool wiped = true;
-    for (size_t i = 0; i < capacity && wiped; i++) {
-        wiped = c->data[i] == 0;
+    uint64_t bits = 0;
+    size_t i = 0;
+    for (; i + sizeof bits <= capacity && bits == 0; i += sizeof bits) {
+        uint64_t word;
+        memcpy(&word, c->data + i, sizeof word);
+        bits |= word;
+    }
+    for (; i < capacity && bits == 0; i++) {
+        bits |= c->data[i];
     }
     mem__track_forbid(c->data, capacity);
-    return wiped;
+    return bits == 0;
 }
 
 static bool in_page(const mem__page* page, const MemoryContainer* c) {
@@ -53,15 +59,12 @@ static bool in_page(const mem__page* page, const MemoryContainer* c) {
            (size_t)(at - page->blocks) % page->stride == 0;
 }
 
-static void check_free_block(validation* v, const mem__page* page, const MemoryContainer* c, bool bytes) {
+static void check_free_block(validation* v, const MemoryContainer* c) {
     check(v, mem__atomic_load_relaxed(&c->refcount) == 0 && mem__atomic_load_relaxed(&c->shared) == 0,
           "orphan has no references", c);
-    if (bytes) {
-        check(v, is_wiped(c, page->capacity), "orphan is wiped", c);
-    }
 }
 
-static void check_blocks(validation* v, const mem__page* page, bool bytes) {
+static void check_blocks(validation* v, const mem__page* page) {
     size_t live = 0, free_state = 0, remote = 0;
     for (uint32_t i = 0; i < page->carved; i++) {
         const MemoryContainer* c = mem__page_block(page, i);
@@ -77,7 +80,7 @@ static void check_blocks(validation* v, const mem__page* page, bool bytes) {
             break;
         case MEM__STATE_FREE:
             free_state++;
-            check_free_block(v, page, c, bytes);
+            check_free_block(v, c);
             break;
         case MEM__STATE_REMOTE:
             remote++; /* released on another thread since the cache was collected */
@@ -104,44 +107,123 @@ static bool page_header_sound(validation* v, const mem__page* page) {
     return sound;
 }
 
-/* Checks one registered page under its owner's freeze (or the pool mutex). */
-static void check_page(validation* v, mem__page* page) {
-    for (int attempt = 0; attempt < 8; attempt++) {
-        mem__cache* cache = mem__atomic_load_acquire(&page->cache);
-        bool own = cache == &v->st->own || cache == NULL;
-        if (own) {
-            mem__pool_lock(v->st);
-        } else {
-            mem__freeze(cache);
+/* Cache held: takes the page's free blocks out of circulation. A spare page (an empty
+ * one, or a released large container's) leaves its list whole; a page in use keeps
+ * its place but its free list is set aside, and its custody count keeps it from being
+ * emptied away meanwhile. Returns the blocks set aside; *spare_list tells where a
+ * whole page came from. */
+static MemoryContainer* take_custody(mem__cache* cache, mem__page* page, uint8_t* spare_list) {
+    *spare_list = page->list;
+    if (page->list == MEM__LIST_LARGE_BIN || page->list == MEM__LIST_EMPTY) {
+        MemoryContainer* chain = page->free;
+        mem__cache_set_aside(cache, page);
+        return chain;
+    }
+    MemoryContainer* chain = page->free;
+    for (const MemoryContainer* c = chain; c != NULL; c = (const MemoryContainer*)(uintptr_t)c->serial) {
+        page->custody++;
+    }
+    page->free = page->free_tail = NULL;
+    if (page->list == MEM__LIST_QUEUE && !mem__page_has_block(page)) {
+        mem__cache_page_full(cache, page); /* queued pages always have a block */
+    }
+    return chain;
+}
+
+/* Cache held: puts what take_custody took back. */
+static void end_custody(mem__cache* cache, mem__page* page, MemoryContainer* chain, uint8_t spare_list) {
+    if (page->list == MEM__LIST_CUSTODY) {
+        mem__cache_take_back(cache, page, spare_list);
+        return;
+    }
+    while (chain != NULL) {
+        MemoryContainer* next = (MemoryContainer*)(uintptr_t)chain->serial;
+        mem__free_push(page, chain);
+        page->custody--;
+        chain = next;
+    }
+    /* A full page with free blocks again is queued; an empty one may move among the
+     * empty pages now that nothing of it is in custody. */
+    if ((page->list == MEM__LIST_FULL && mem__page_has_block(page)) ||
+        (page->list == MEM__LIST_QUEUE && page->used == 0)) {
+        mem__cache_relist(cache, page);
+    }
+}
+
+/* A batch of pages checked under one freeze of every cache, their free blocks in
+ * custody until the next. The batch ends at CUSTODY_BATCH pages or once its checks
+ * have held the owners for BATCH_NANOSECONDS, so an owner waits about that long at
+ * most, and a validation costs the owners one process-wide barrier per batch. */
+#define CUSTODY_BATCH 256
+#define BATCH_NANOSECONDS 200000
+
+typedef struct custody {
+    mem__page* page;
+    MemoryContainer* chain;
+    uint8_t spare_list;
+} custody;
+
+static uint64_t nanoseconds_now(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/* Pool locked, every cache frozen: checks registered pages from *next on (header,
+ * block headers, free list) and takes their free blocks into custody. A page with no
+ * cache is in transit between the pool and a thread (taken from the stock or just
+ * made, not yet installed): the thread moving it owns it, and it is skipped. Returns
+ * how many pages it holds; *finished once the registry is done. */
+static size_t take_batch(validation* v, custody* batch, size_t* next, bool* finished) {
+    struct mem__pool_state* st = v->st;
+    size_t held = 0;
+    uint64_t start = nanoseconds_now();
+    while (held < CUSTODY_BATCH && *next < st->count && nanoseconds_now() - start < BATCH_NANOSECONDS) {
+        mem__page* page = st->registry[(*next)++];
+        mem__cache* cache = page != NULL ? mem__atomic_load_relaxed(&page->cache) : NULL;
+        if (cache == NULL || !page_header_sound(v, page)) {
+            continue; /* a hole left by a page freed meanwhile, or in transit */
         }
-        bool still = mem__atomic_load_relaxed(&page->cache) == cache && page->registry_index != UINT32_MAX;
-        bool custody = false;
-        if (still && page_header_sound(v, page)) {
-            custody = !own && page->list == MEM__LIST_LARGE_BIN && page->capacity > CUSTODY_BYTES;
-            if (custody) {
-                /* Out of circulation while its bytes are read with nothing frozen. */
-                mem__bins_remove(&cache->large, page);
-                page->list = MEM__LIST_CUSTODY;
-            } else {
-                check_blocks(v, page, true);
-            }
-        }
-        if (own) {
-            mem__pool_unlock(v->st);
-        } else {
-            mem__thaw(cache);
-        }
-        if (custody) {
-            check_blocks(v, page, true);
-            mem__freeze(cache);
-            page->list = MEM__LIST_LARGE_BIN;
-            mem__bins_push(&cache->large, page);
-            mem__thaw(cache);
-        }
-        if (still || page->registry_index == UINT32_MAX) {
-            return; /* checked, or unregistered meanwhile */
+        check_blocks(v, page);
+        batch[held].page = page;
+        batch[held].chain = take_custody(cache, page, &batch[held].spare_list);
+        held++;
+    }
+    *finished = *next >= st->count;
+    return held;
+}
+
+/* Pool locked, every cache frozen: gives a batch's blocks back. A page in custody
+ * stays in its cache (it is on no list to leave by, or not empty). */
+static void end_batch(custody* batch, size_t held) {
+    for (size_t i = 0; i < held; i++) {
+        mem__page* page = batch[i].page;
+        end_custody(mem__atomic_load_relaxed(&page->cache), page, batch[i].chain, batch[i].spare_list);
+    }
+}
+
+/* With nothing frozen: that a batch's free blocks are wiped. */
+static void check_batch_bytes(validation* v, const custody* batch, size_t held) {
+    for (size_t i = 0; i < held; i++) {
+        for (const MemoryContainer* c = batch[i].chain; c != NULL; c = (const MemoryContainer*)(uintptr_t)c->serial) {
+            check(v, is_wiped(c, batch[i].page->capacity), "orphan is wiped", c);
         }
     }
+}
+
+/* Every registered page, batch by batch. */
+static void check_pages(validation* v) {
+    struct mem__pool_state* st = v->st;
+    custody batch[CUSTODY_BATCH];
+    size_t held = 0, next = 0;
+    bool finished = false;
+    do {
+        mem__snapshot_freeze_all(st);
+        end_batch(batch, held);
+        held = finished ? 0 : take_batch(v, batch, &next, &finished);
+        mem__snapshot_thaw_all(st);
+        check_batch_bytes(v, batch, held);
+    } while (held != 0 || !finished);
 }
 
 /* ---- a cache's lists and counters; the cache held and its remote list collected */
@@ -255,15 +337,6 @@ static void check_registry(validation* v) {
     check(v, st->peak_bytes >= st->page_bytes, "peak bytes at least the current bytes", st);
 }
 
-/* The registry's page at `index`, NULL for a hole, or stop (false) past its end. */
-static bool page_at(struct mem__pool_state* st, size_t index, mem__page** page) {
-    mem__pool_lock(st);
-    bool inside = index < st->count;
-    *page = inside ? st->registry[index] : NULL;
-    mem__pool_unlock(st);
-    return inside;
-}
-
 bool mem_pool_validate(MemoryPool* pool) {
     struct mem__pool_state* st = mem__pool_state_of(pool);
     if (st == NULL) {
@@ -277,17 +350,12 @@ bool mem_pool_validate(MemoryPool* pool) {
     check_cache(&v, &st->own);
     mem__pool_unlock(st);
     for (mem__cache* cache = mem__pool_next_cache(st, NULL); cache != NULL; cache = mem__pool_next_cache(st, cache)) {
-        mem__freeze(cache);
+        mem__snapshot_freeze(st, cache);
         mem__remote_collect(cache);
         check_cache(&v, cache);
-        mem__thaw(cache);
+        mem__snapshot_thaw(st, cache);
     }
-    mem__page* page;
-    for (size_t i = 0; page_at(st, i, &page); i++) {
-        if (page != NULL) {
-            check_page(&v, page);
-        }
-    }
+    check_pages(&v);
     mem__pool_lock(st);
     st->validating = false;
     size_t failed = mem__registry_close_holes(st);
@@ -329,6 +397,10 @@ typedef struct dump_context {
 } dump_context;
 
 static void dump_page(dump_context* d, const mem__page* page) {
+    if (mem__atomic_load_acquire(&page->cache) == NULL) {
+        fprintf(d->out, "  (a page of %zu-byte blocks on its way to a thread)\n", page->capacity);
+        return; /* in transit: its mover owns it */
+    }
     for (uint32_t i = 0; i < page->carved; i++) {
         const MemoryContainer* c = mem__page_block(page, i);
         uint8_t state = mem__atomic_load_relaxed(&c->state);
@@ -367,13 +439,11 @@ bool mem_pool_dump_to(MemoryPool* pool, FILE* out, bool detailed) {
     mem__handle_index_build(&d.handles, st->generation);
     /* Everything frozen at once: a dump is a consistent picture, and a rare one. */
     mem__mutex_lock(&st->snapshot_mutex);
-    mem__pool_lock(st);
-    mem__freeze_all(st);
+    mem__snapshot_freeze_all(st);
     for (size_t i = 0; i < st->count; i++) {
         dump_page(&d, st->registry[i]);
     }
-    mem__thaw_all(st);
-    mem__pool_unlock(st);
+    mem__snapshot_thaw_all(st);
     mem__mutex_unlock(&st->snapshot_mutex);
     mem__handle_index_free(&d.handles);
     return true;
