@@ -1,205 +1,232 @@
 #!/usr/bin/env python3
-"""Turns the benchmark JSON of one bench/run.sh run into docs/performance.md and
-the plots beside it (gnuplot). Usage: report.py RESULTS_DIR DOCS_DIR REPETITIONS"""
+"""Writes docs/performance.md (and two plots) from bench/compare's JSON: the median
+of every case over the rounds, ratios to libmemkit, and each goal of the issues with
+its verdict. Usage: report.py RESULTS.json DOCS_DIR"""
 import json
 import os
-import platform
+import statistics
 import subprocess
 import sys
 
 PEERS = ["glibc", "jemalloc", "mimalloc", "tcmalloc"]
 
 
-def load(path):
-    """Medians of BINARY.json plus the single memory run of BINARY_memory.json."""
-    results = {}
-    context = None
-    for part in [path, path.replace(".json", "_memory.json")]:
-        with open(part) as f:
-            data = json.load(f)
-        context = context or data["context"]
-        for b in data["benchmarks"]:
-            if b.get("aggregate_name", "median") != "median" and b.get("run_type") == "aggregate":
-                continue
-            results[b.get("run_name", b["name"])] = b
-    return context, results
+class Results:
+    def __init__(self, path):
+        with open(path) as f:
+            self.raw = json.load(f)
+        self.ns = {}  # (group, contender) -> median ns per operation
+        for c in self.raw["cases"]:
+            self.ns[(c["group"], c["contender"])] = statistics.median(c["ns"]) / c["ops"]
+        self.memory = {(m["workload"], m["contender"]): m["figures"] for m in self.raw["memory"]}
+
+    def get(self, group, contender):
+        return self.ns.get((group, contender))
+
+    def contenders(self, group):
+        return [c for (g, c) in self.ns if g == group]
 
 
-def ns(b):
-    scale = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b.get("time_unit", "ns")]
-    return b["real_time"] * scale
+def fmt(ns):
+    if ns is None:
+        return "-"
+    return f"{ns:.1f}" if ns < 100 else f"{ns:.0f}"
 
 
-def fmt(x):
-    return f"{x:.1f}" if x < 100 else f"{x:.0f}"
+def mops(ns):
+    return "-" if ns is None else f"{1e3 / ns:.1f}"
 
 
-def main():
-    results_dir, docs, repetitions = sys.argv[1], sys.argv[2], sys.argv[3]
-    context, memkit = load(os.path.join(results_dir, "memkit_bench.json"))
-    peers = {p: load(os.path.join(results_dir, f"peer_bench_{p}.json"))[1] for p in PEERS}
-    lines = []
-    goals = []
+class Report:
+    def __init__(self, results):
+        self.r = results
+        self.lines = []
+        self.goals = []
 
-    def goal(text, met, measured):
-        goals.append((text, met, measured))
+    def add(self, *lines):
+        self.lines.extend(lines)
 
-    def best_peer(run_name, key=ns):
-        values = {p: key(peers[p][run_name]) for p in PEERS}
+    def goal(self, text, met, measured):
+        self.goals.append((text, met, measured))
+
+    def table(self, header, rows):
+        self.add("| " + " | ".join(header) + " |", "|" + " --- |" * len(header))
+        for row in rows:
+            self.add("| " + " | ".join(row) + " |")
+        self.add("")
+
+    def best_peer(self, group, names=PEERS):
+        values = {p: self.r.get(group, p) for p in names if self.r.get(group, p) is not None}
         best = min(values, key=values.get)
-        return best, values
+        return best, values[best]
 
-    cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
-                         capture_output=True, text=True).stdout.strip()
-    lines += ["# libmemkit performance", "",
-              "Written by `bench/run.sh` from one run on one machine: every allocator measured in the same",
-              f"run, each figure the median of {repetitions} repetitions. Reproduce with `bash bench/run.sh`.", "",
-              f"Machine: {context.get('num_cpus')} CPUs ({cpu}), {context.get('mhz_per_cpu')} MHz, "
-              f"{platform.system()} {platform.release()}; date {context.get('date')}.",
-              "Peers: glibc malloc (plain), jemalloc, mimalloc and tcmalloc (Debian packages, each linked in",
-              "as the process's malloc in its own binary). Times are wall-clock nanoseconds per operation.", ""]
 
-    # 1. Per-request cycle
-    ref = ns(memkit["request/reference_bump"])
-    arena = ns(memkit["request/memkit_arena"])
-    lines += ["## 1. Per-request cycle", "",
-              "Acquire a request arena, 32 allocations of 16-512 B (fixed seeded sizes), touch each, release",
-              "(libmemkit wipes every used byte on release). Peers: the same 32 malloc/free, in LIFO and FIFO",
-              "order, plain and with a memset of each block before free.", "",
-              "| allocator | plain LIFO | plain FIFO | wiping LIFO | wiping FIFO |", "| --- | --- | --- | --- | --- |"]
-    for p in PEERS:
-        r = peers[p]
-        lines.append(f"| {p} | " + " | ".join(fmt(ns(r[f"request/malloc_{k}"])) for k in
-                                                 ["lifo", "fifo", "wipe_lifo", "wipe_fifo"]) + " |")
-    lines += ["", f"libmemkit request arena (wiping included): **{fmt(arena)} ns**; "
-                  f"reference loop (inline bump + memset of the used bytes): {fmt(ref)} ns.", ""]
-    plain_best = min(min(ns(peers[p]["request/malloc_lifo"]), ns(peers[p]["request/malloc_fifo"])) for p in PEERS)
-    wipe_best = min(min(ns(peers[p]["request/malloc_wipe_lifo"]), ns(peers[p]["request/malloc_wipe_fifo"]))
-                    for p in PEERS)
-    goal("W1: request cycle within 1.2x of the reference loop", arena <= 1.2 * ref, f"{arena / ref:.2f}x")
-    goal("W1: faster than every peer's plain malloc/free cycle", arena < plain_best,
-         f"{plain_best / arena:.2f}x faster than the fastest")
-    goal("W1: at least 1.8x faster than the best peer doing the same wiping", wipe_best / arena >= 1.8,
-         f"{wipe_best / arena:.2f}x")
+def pointer_sections(rep):
+    r = rep.r
+    rep.add("## Pointer lifecycle", "",
+            "libmemkit: `mem_pointer_create` + `mem_pointer_allocate` + write every byte + `mem_pointer_destroy`",
+            "(which wipes). Peers: malloc + memset + memset before free + free. ns per lifecycle.", "")
+    rows = []
+    for size, limit in [(64, 2.0), (1024, 1.5), (16384, None)]:
+        group = f"lifecycle/{size}"
+        mk = r.get(group, "libmemkit")
+        best, best_ns = rep.best_peer(group)
+        ratio = mk / best_ns
+        rows.append([f"{size} B", f"**{fmt(mk)}**"] + [fmt(r.get(group, p)) for p in PEERS] + [f"{ratio:.2f}x ({best})"])
+        if limit:
+            rep.goal(f"lifecycle at {size} B at most {limit}x the best peer", ratio <= limit, f"{ratio:.2f}x ({best})")
+    rep.table(["size", "libmemkit"] + PEERS + ["libmemkit / best"], rows)
+    rep.add("![lifecycle per size](performance-lifecycle.png)", "")
 
-    # 2. Pointer lifecycle
-    lines += ["## 2. Pointer lifecycle", "",
-              "create + allocate + write every byte + destroy (wipes). Peers: malloc + memset + memset before",
-              "free + free.", "", "| size | libmemkit | " + " | ".join(PEERS) + " | ratio to best peer |",
-              "| --- | --- | " + " | ".join("---" for _ in PEERS) + " | --- |"]
-    sizes = [64, 1024, 16384]
-    worst = 0
-    for s in sizes:
-        m = ns(memkit[f"lifecycle/memkit/{s}"])
-        best, values = best_peer(f"lifecycle/malloc/{s}")
-        ratio = m / values[best]
-        worst = max(worst, ratio)
-        lines.append(f"| {s} B | {fmt(m)} | " + " | ".join(fmt(values[p]) for p in PEERS) +
-                     f" | {ratio:.2f}x ({best}) |")
-        goal(f"W2: lifecycle at {s} B within 1.5x of the best peer", ratio <= 1.5, f"{ratio:.2f}x")
-    lines.append("")
-    plot_lifecycle(docs, memkit, peers, sizes)
-    lines += ["![lifecycle per size](performance-lifecycle.png)", ""]
+    rep.add("## Threads", "", "The 1 KiB lifecycle on 1, 2 and 4 threads at once (2 cores); million lifecycles per second.", "")
+    rep.table(["threads", "libmemkit"] + PEERS,
+              [[str(t), f"**{mops(r.get(f'threads/1024/{t}', 'libmemkit'))}**"] +
+               [mops(r.get(f"threads/1024/{t}", p)) for p in PEERS] for t in (1, 2, 4)])
+    rep.add("![thread scaling](performance-threads.png)", "")
 
-    # 3. Share / release
-    one = ns(memkit["share_release/memkit/real_time/threads:1"])
-    two = ns(memkit["share_release/memkit/real_time/threads:2"])
-    lines += ["## 3. Share / release", "",
-              "`mem_pointer_share` (a new handle, refcount + 1) then `mem_pointer_destroy` of that handle.", "",
-              "| threads | ns per share+release (wall) |", "| --- | --- |",
-              f"| 1 (uncontended) | {fmt(one)} |", f"| 2 (contending on one container) | {fmt(two)} |", ""]
-    goal("W3: uncontended share+release at most 10 ns", one <= 10, f"{one:.1f} ns")
+    one, two = r.get("share_release/1", "libmemkit"), r.get("share_release/2", "libmemkit")
+    rep.add("## Share and release", "",
+            "`mem_pointer_share` (a new handle, one more reference) then `mem_pointer_destroy` of it, on one container.", "")
+    rep.table(["threads", "ns per share + release"], [["1", fmt(one)], ["2 (same container)", fmt(two)]])
+    rep.goal("share + release at most 10 ns", one <= 10, f"{one:.1f} ns")
 
-    # 4. COW
-    cow = ns(memkit["cow/memkit_write"])
-    lines += ["## 4. Copy-on-write of a shared 4 KB container", "",
-              "libmemkit: share, `mem_pointer_write` (copies), destroy the copy. Peers: malloc + memcpy + free.", "",
-              "| libmemkit | " + " | ".join(PEERS) + " |", "| --- | " + " | ".join("---" for _ in PEERS) + " |",
-              f"| {fmt(cow)} | " + " | ".join(fmt(ns(peers[p]['cow/malloc_memcpy'])) for p in PEERS) + " |", ""]
+    rep.add("## Copy-on-write of a shared 4 KiB container", "",
+            "libmemkit: share, `mem_pointer_write` (copies), destroy the copy. Peers: malloc + memcpy + free. ns.", "")
+    rep.table(["libmemkit"] + PEERS, [[f"**{fmt(r.get('cow/4096', 'libmemkit'))}**"] +
+                                      [fmt(r.get("cow/4096", p)) for p in PEERS]])
 
-    # 5. Threads
-    lines += ["## 5. Threads", "",
-              "Workload 2 at 1 KB on 1, 2 and 4 threads sharing one pool; million operations per second.", "",
-              "| threads | libmemkit | " + " | ".join(PEERS) + " |", "| --- | --- | " + " | ".join("---" for _ in PEERS) + " |"]
-    tput = {}
-    for t in [1, 2, 4]:
-        m = memkit[f"threads/memkit/1024/real_time/threads:{t}"]["items_per_second"] / 1e6
-        tput[t] = m
-        lines.append(f"| {t} | {m:.1f} | " + " | ".join(
-            f"{peers[p][f'threads/malloc/1024/real_time/threads:{t}']['items_per_second'] / 1e6:.1f}" for p in PEERS) + " |")
-    lines += ["", "![thread scaling](performance-threads.png)", ""]
-    plot_threads(docs, memkit, peers)
-    goal("W5: 2-thread throughput at least 1.8x the 1-thread throughput", tput[2] >= 1.8 * tput[1],
-         f"{tput[2] / tput[1]:.2f}x")
 
-    # 6. Producer / consumer
-    pc = ns(memkit["producer_consumer/memkit/real_time"])
-    lines += ["## 6. Producer / consumer", "",
-              "One thread allocates 256 B and passes it through a ring; another destroys / frees it.", "",
-              "| libmemkit | " + " | ".join(PEERS) + " |", "| --- | " + " | ".join("---" for _ in PEERS) + " |",
-              f"| {fmt(pc)} | " + " | ".join(fmt(ns(peers[p]['producer_consumer/malloc/real_time'])) for p in PEERS) + " |", ""]
+def refcount_section(rep):
+    r = rep.r
+    group = "refcount/256"
+    rep.add("## Refcounted buffer", "",
+            "A 256-byte buffer made and written, 4 more references taken, all 5 dropped (the last frees it).",
+            "libmemkit counts handles (one per reference) and wipes on the last drop; GLib's `g_atomic_rc_box` and",
+            "`GBytes` and a hand-rolled C11 atomic count over glibc's malloc do not wipe. ns per cycle.", "")
+    names = ["libmemkit", "GLib rc box", "GBytes", "atomic + glibc"]
+    mk = r.get(group, "libmemkit")
+    rep.table(["contender", "ns", "libmemkit / contender"],
+              [[n, fmt(r.get(group, n)), f"{mk / r.get(group, n):.2f}x"] for n in names])
+    box = r.get(group, "GLib rc box")
+    rep.goal("refcounted buffer at most 1.0x GLib's g_atomic_rc_box", mk <= box, f"{mk / box:.2f}x")
 
-    # 7. Memory
-    mk_live = memkit["memory/churn_memkit/iterations:1"]["rss_live_kb"]
-    mk_after = memkit["memory/churn_memkit/iterations:1"]["rss_after_free_kb"]
-    meta = memkit["memory/metadata_memkit/iterations:1"]
-    lines += ["## 7. Memory", "",
-              "Resident memory added by a seeded churn of mixed sizes (64 B to 128 KiB, 20,000 live, 400,000",
-              "replacements), measured once per allocator in a fresh process: while the working set is live,",
-              "and after everything was freed.", "",
-              "| allocator | live working set (KiB) | after freeing all (KiB) |", "| --- | --- | --- |",
-              f"| libmemkit | {mk_live:.0f} | {mk_after:.0f} |"]
-    best_live = None
-    for p in PEERS:
-        r = peers[p]["memory/churn_malloc/iterations:1"]
-        lines.append(f"| {p} | {r['rss_live_kb']:.0f} | {r['rss_after_free_kb']:.0f} |")
-        best_live = r["rss_live_kb"] if best_live is None else min(best_live, r["rss_live_kb"])
-    header = meta["container_header_bytes"]
-    slot = meta["registry_slot_bytes"]
-    lines += ["", f"Metadata: container header {header:.0f} B, registry slot {slot:.0f} B "
-                  f"(so {header + slot:.0f} B tracked per container), handle {meta['handle_bytes']:.0f} B per handle.", ""]
-    goal("W7: resident memory after churn at most 1.2x the best peer", mk_live <= 1.2 * best_live,
-         f"{mk_live / best_live:.2f}x")
-    goal("W7: at most 32 bytes of metadata per container", header + slot <= 32,
-         f"{header:.0f} B header + {slot:.0f} B registry slot")
 
-    # Goals
-    out = ["## Goals", "", "| goal | verdict | measured |", "| --- | --- | --- |"]
-    out += [f"| {t} | {'met' if m else '**missed**'} | {v} |" for t, m, v in goals]
-    out += ["", "Where a goal is missed, the analysis is in [performance-analysis.md](performance-analysis.md).", ""]
-    with open(os.path.join(docs, "performance.md"), "w") as f:
-        f.write("\n".join(lines[:8] + [""] + out + lines[8:]) + "\n")
+def request_section(rep):
+    r = rep.r
+    group = "request"
+    rep.add("## Per-request cycle", "",
+            "32 allocations of 16-512 bytes (fixed seeded sizes), each touched, then everything given back. libmemkit:",
+            "a request arena, whose release wipes every used byte. APR: one pool, `apr_pool_clear` per request.",
+            "talloc: a `talloc_pool` of 16 KiB per request. malloc peers: 32 malloc / free. \"+ wipe\": a memset of",
+            "each block before it is given back (what libmemkit does). Floor: bump allocation inline from one buffer",
+            "and one memset of the used bytes. ns per request.", "")
+    names = ["libmemkit", "bump + wipe (floor)", "APR pool", "APR pool + wipe", "talloc pool", "talloc pool + wipe"]
+    names += [n for p in PEERS for n in (p, p + " + wipe")]
+    mk = r.get(group, "libmemkit")
+    rep.table(["contender", "ns", "libmemkit / contender"],
+              [[n, fmt(r.get(group, n)), f"{mk / r.get(group, n):.2f}x"] for n in names if r.get(group, n)])
+    apr = r.get(group, "APR pool")
+    floor = r.get(group, "bump + wipe (floor)")
+    rep.goal("per request faster than APR pools (libmemkit wiping, APR not)", mk < apr, f"{mk / apr:.2f}x APR")
+    rep.goal("per request within 1.1x of the inline bump + wipe floor", mk <= 1.1 * floor, f"{mk / floor:.2f}x")
+
+
+def server_sections(rep):
+    r = rep.r
+    rep.add("## Server traffic between threads", "",
+            "**larson**: each thread keeps 1000 live objects of 64-256 B and replaces random ones; every 10,000",
+            "operations it swaps its set with the one waiting in a shared mailbox, so objects made on one thread",
+            "are freed on another. **xmalloc**: half the threads make 64-256 B objects and pass them through a",
+            "ring to a consumer each, which frees them. libmemkit uses handles (`mem_pointer_create` + `allocate`,",
+            "`mem_pointer_destroy`); the peers malloc and free. Million operations (larson) or objects (xmalloc)",
+            "per second over all threads; 2 cores.", "")
+    rows = []
+    for workload in ("larson", "xmalloc"):
+        for t in (2, 4):
+            group = f"{workload}/{t}"
+            mk = r.get(group, "libmemkit")
+            rows.append([f"{workload}, {t} threads", f"**{mops(mk)}**"] + [mops(r.get(group, p)) for p in PEERS] +
+                        [f"{r.get(group, 'glibc') / mk:.2f}x", f"{r.get(group, 'mimalloc') / mk:.2f}x"])
+            g, m = r.get(group, "glibc") / mk, r.get(group, "mimalloc") / mk
+            rep.goal(f"{workload} on {t} threads at least 1.0x glibc and 0.7x mimalloc", g >= 1.0 and m >= 0.7,
+                     f"{g:.2f}x glibc, {m:.2f}x mimalloc")
+    rep.table(["workload", "libmemkit"] + PEERS + ["vs glibc", "vs mimalloc"], rows)
+
+
+def memory_sections(rep):
+    mem = rep.r.memory
+    names = ["libmemkit"] + PEERS
+    rep.add("## Resident memory", "",
+            "Each figure from one run in a fresh process per contender.", "",
+            "**Per live object**: 1,000,000 live 64-byte objects (libmemkit: a handle and its container each),",
+            "resident bytes per object.", "")
+    per = {n: mem.get(("per_object/64", n), {}).get("bytes_per_object") for n in names + ["GLib rc box"]}
+    rep.table(["contender", "bytes per 64 B object"], [[n, f"{v:.0f}"] for n, v in per.items() if v is not None])
+    ratio = per["libmemkit"] / per["glibc"]
+    rep.goal("resident memory per live 64 B object at most 1.5x glibc's malloc(64)", ratio <= 1.5, f"{ratio:.2f}x")
+
+    rep.add("**Producer/consumer growth**: the xmalloc workload on 2 threads over 5.9 million objects; how much",
+            "the resident set grew, at its peak and at the end (MiB).", "")
+    growth = {n: mem.get(("xmalloc_growth", n), {}) for n in names}
+    rep.table(["contender", "peak growth", "growth at the end"],
+              [[n, f"{g['peak_growth_mib']:.1f}", f"{g['growth_mib']:.1f}"] for n, g in growth.items() if g])
+    mk, gl = growth["libmemkit"]["peak_growth_mib"], growth["glibc"]["peak_growth_mib"]
+    # Below a few MiB the growth is noise (thread stacks, the first pages): count 4 MiB as the floor.
+    rep.goal("producer/consumer memory growth at most 2x glibc's", mk <= 2 * max(gl, 4.0),
+             f"{mk:.1f} MiB vs {gl:.1f} MiB")
+
+    rep.add("**Churn**: a seeded churn of mixed sizes (64 B-128 KiB, 20,000 live, 400,000 replacements): resident",
+            "KiB added while the working set is live, and after everything was freed.", "")
+    churn = {n: mem.get(("churn", n), {}) for n in names}
+    rep.table(["contender", "live working set (KiB)", "after freeing all (KiB)"],
+              [[n, f"{c['live_kib']:.0f}", f"{c['after_free_kib']:.0f}"] for n, c in churn.items() if c])
 
 
 def gnuplot(script):
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
 
-def plot_lifecycle(docs, memkit, peers, sizes):
-    data = os.path.join(docs, ".lifecycle.dat")
+def plot(docs, name, rows, columns, xlabel, ylabel, logscale):
+    data = os.path.join(docs, f".{name}.dat")
     with open(data, "w") as f:
-        for s in sizes:
-            f.write(f"{s} {ns(memkit[f'lifecycle/memkit/{s}'])} " +
-                    " ".join(str(ns(peers[p][f'lifecycle/malloc/{s}'])) for p in PEERS) + "\n")
-    cols = ["libmemkit"] + PEERS
-    plots = ", ".join(f"'{data}' using 1:{i + 2} with linespoints title '{c}'" for i, c in enumerate(cols))
-    gnuplot(f"set terminal png size 800,450; set output '{docs}/performance-lifecycle.png'; set logscale xy;"
-            f"set xlabel 'size (bytes)'; set ylabel 'ns per lifecycle'; set key left top; plot {plots}\n")
+        for x, values in rows:
+            f.write(f"{x} " + " ".join(str(v) for v in values) + "\n")
+    plots = ", ".join(f"'{data}' using 1:{i + 2} with linespoints title '{c}'" for i, c in enumerate(columns))
+    gnuplot(f"set terminal png size 800,450; set output '{docs}/performance-{name}.png'; {logscale}"
+            f"set xlabel '{xlabel}'; set ylabel '{ylabel}'; set key left top; plot {plots}\n")
     os.remove(data)
 
 
-def plot_threads(docs, memkit, peers):
-    data = os.path.join(docs, ".threads.dat")
-    with open(data, "w") as f:
-        for t in [1, 2, 4]:
-            f.write(f"{t} {memkit[f'threads/memkit/1024/real_time/threads:{t}']['items_per_second'] / 1e6} " +
-                    " ".join(str(peers[p][f'threads/malloc/1024/real_time/threads:{t}']['items_per_second'] / 1e6)
-                             for p in PEERS) + "\n")
-    cols = ["libmemkit"] + PEERS
-    plots = ", ".join(f"'{data}' using 1:{i + 2} with linespoints title '{c}'" for i, c in enumerate(cols))
-    gnuplot(f"set terminal png size 800,450; set output '{docs}/performance-threads.png'; set xtics (1,2,4);"
-            f"set xlabel 'threads (2 cores)'; set ylabel 'million lifecycles/s (1 KB)'; set key left top; plot {plots}\n")
-    os.remove(data)
+def main():
+    results = Results(sys.argv[1])
+    docs = sys.argv[2]
+    rep = Report(results)
+    pointer_sections(rep)
+    refcount_section(rep)
+    request_section(rep)
+    server_sections(rep)
+    memory_sections(rep)
+    raw = results.raw
+    names = ["libmemkit"] + PEERS
+    plot(docs, "lifecycle", [(s, [results.get(f"lifecycle/{s}", n) for n in names]) for s in (64, 1024, 16384)],
+         names, "size (bytes)", "ns per lifecycle", "set logscale xy;")
+    plot(docs, "threads", [(t, [1e3 / results.get(f"threads/1024/{t}", n) for n in names]) for t in (1, 2, 4)],
+         names, "threads (2 cores)", "million lifecycles/s (1 KiB)", "set xtics (1,2,4);")
+    head = ["# libmemkit performance", "",
+            "Written by `bash bench/run.sh` (`bench/compare`, then `bench/report.py`) from one run on one machine.",
+            "Every contender runs in the same process; each round runs every case of a workload one after the",
+            f"other (the order rotating from round to round); each figure is the median of {raw['rounds']} rounds.",
+            "jemalloc, mimalloc and tcmalloc are loaded with `dlopen(RTLD_LOCAL)` and called through their own",
+            "entry points, so none of them replaces the process's malloc (glibc's, which GLib, APR and talloc use).",
+            "", f"Machine: {raw['cpus']} CPUs ({raw['cpu']}), Linux {raw['kernel']}. "
+            f"Load average before: {raw['load_before'].split()[0]}, after: {raw['load_after'].split()[0]}."]
+    if raw["missing_peers"]:
+        head.append("Left out (did not load): " + ", ".join(raw["missing_peers"]) + ".")
+    goals = ["", "## Goals", "", "| goal | verdict | measured |", "| --- | --- | --- |"]
+    goals += [f"| {t} | {'met' if m else '**missed**'} | {v} |" for t, m, v in rep.goals]
+    goals += ["", "Every miss is explained in [performance-analysis.md](performance-analysis.md).", ""]
+    with open(os.path.join(docs, "performance.md"), "w") as f:
+        f.write("\n".join(head + goals + rep.lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 // spsc_queue.h - a bounded single-producer single-consumer ring for the
-// producer/consumer benchmarks.
+// producer/consumer workloads.
 #ifndef MEMKIT_BENCH_SPSC_QUEUE_H
 #define MEMKIT_BENCH_SPSC_QUEUE_H
 
 #include <atomic>
 #include <cstddef>
+#include <thread>
 
 namespace bench {
 
@@ -24,20 +25,15 @@ class SpscQueue {
         head_.store(head + 1, std::memory_order_release);
         return true;
     }
-
-    // Consumer loop: hands every item to `consume` until `stop` is set and the ring
-    // is empty.
-    template <typename Consume>
-    void Drain(const std::atomic<bool>& stop, Consume consume) {
+    // Blocking forms: the other side may need this thread's CPU (more threads than
+    // cores), so a full or empty ring yields.
+    void PushWaiting(void* item) {
+        while (!Push(item)) std::this_thread::yield();
+    }
+    void* PopWaiting() {
         void* item;
-        for (;;) {
-            if (Pop(&item)) {
-                consume(item);
-            } else if (stop.load(std::memory_order_acquire)) {
-                while (Pop(&item)) consume(item);
-                return;
-            }
-        }
+        while (!Pop(&item)) std::this_thread::yield();
+        return item;
     }
 
   private:

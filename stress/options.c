@@ -27,7 +27,8 @@ static const char usage[] =
     "  --seed N           random seed (default 1)\n"
     "  --mix A:B:C:D:E    weights of share:write:destroy:read:arena (default 30:20:20:25:5)\n"
     "  --sizes MIN-MAX    payload sizes in bytes (default 64-4096; MIN >= 64)\n"
-    "  --slots N          shared pointer slots (1-100000, default 64)\n"
+    "  --slots N          pointer slots (1-100000, default 64): shared by the workers, or\n"
+    "                     in owner mode each worker's own\n"
     "  --fail-every N     fail every N-th system allocation (N >= 2; default off)\n"
     "  --json             print the report as JSON\n"
     "  --help             this text\n";

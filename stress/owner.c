@@ -10,8 +10,6 @@
 #include "harness.h"
 #include "payload.h"
 
-#define OWNED 256 /* pointers each worker keeps */
-
 static const char* const kinds[] = {"replace", "share", "write"};
 
 typedef struct Owned {
@@ -20,7 +18,7 @@ typedef struct Owned {
     size_t size;
 } Owned;
 
-static Owned* tables; /* OWNED per worker */
+static Owned* tables; /* opt.slots per worker: the pointers each worker keeps */
 
 static void replace(Worker* w, Owned* o, uint32_t slot) {
     if (o->ptr != NULL) {
@@ -33,8 +31,8 @@ static void replace(Worker* w, Owned* o, uint32_t slot) {
 }
 
 static unsigned owner_op(Worker* w) {
-    uint32_t slot = (uint32_t)(next_random(w) % OWNED);
-    Owned* o = &tables[(size_t)w->index * OWNED + slot];
+    uint32_t slot = (uint32_t)(next_random(w) % opt.slots);
+    Owned* o = &tables[(size_t)w->index * opt.slots + slot];
     unsigned kind = (unsigned)(next_random(w) % 3);
     if (o->ptr == NULL || kind == 0) {
         replace(w, o, slot);
@@ -64,13 +62,13 @@ static unsigned owner_op(Worker* w) {
 
 static bool owner_setup(Worker* workers) {
     (void)workers;
-    tables = calloc((size_t)opt.threads * OWNED, sizeof *tables);
+    tables = calloc((size_t)opt.threads * opt.slots, sizeof *tables);
     return tables != NULL;
 }
 
 static void owner_worker_done(Worker* w) {
-    for (uint32_t slot = 0; slot < OWNED; slot++) {
-        Owned* o = &tables[(size_t)w->index * OWNED + slot];
+    for (uint32_t slot = 0; slot < opt.slots; slot++) {
+        Owned* o = &tables[(size_t)w->index * opt.slots + slot];
         if (o->ptr != NULL) {
             check_payload(mem_pointer_data(o->ptr), o->size, slot, o->version, INV_LOST_WRITE);
             if (mem_pointer_refcount(o->ptr) != 1) {

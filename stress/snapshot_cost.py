@@ -6,7 +6,7 @@ of any owner operation. Run it with one worker thread fewer than the machine's c
 (the snapshot thread needs a core too, or the comparison measures CPU sharing).
 
 Usage: snapshot_cost.py STRESS_BINARY [--rounds N] [--seconds S] [--threads T]
-                        [--sizes MIN-MAX]"""
+                        [--sizes MIN-MAX] [--slots N]"""
 import argparse
 import json
 import os
@@ -17,7 +17,7 @@ import sys
 
 def run(binary, args, snapshots):
     command = [binary, "--mode", "owner", "--json", "--threads", str(args.threads), "--seconds", str(args.seconds),
-               "--sizes", args.sizes] + (["--snapshots"] if snapshots else [])
+               "--sizes", args.sizes, "--slots", str(args.slots)] + (["--snapshots"] if snapshots else [])
     out = subprocess.run(command, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"snapshot_cost: {' '.join(command)} exited {out.returncode}:\n{out.stdout}{out.stderr}")
@@ -31,6 +31,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     parser.add_argument("--sizes", default="64-65536")
+    parser.add_argument("--slots", type=int, default=256, help="pointers each owner keeps")
     args = parser.parse_args()
     with open("/proc/loadavg") as f:
         load = f.read().split()[0]
@@ -45,7 +46,7 @@ def main():
             for k, v in results.items()}
     snaps = statistics.median(r["snapshots"] for r in results[True])
     print(f"load average before: {load}; {args.rounds} rounds of {args.seconds} s, {args.threads} owner thread(s), "
-          f"sizes {args.sizes}")
+          f"sizes {args.sizes}, {args.slots} pointers each")
     print(f"{'':24} {'ops/s':>12} {'p99.9 ns':>10} {'worst ns':>12}")
     print(f"{'without snapshots':24} {rate[False]:12.0f} {p999[False]:10.0f} {worst[False]:12.0f}")
     print(f"{'with snapshots':24} {rate[True]:12.0f} {p999[True]:10.0f} {worst[True]:12.0f}")

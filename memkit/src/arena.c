@@ -11,7 +11,7 @@
 #include "internal.h"
 
 /* Objects are laid out 16 bytes apart in their chunks. */
-mem__object_kind mem__arena_kind = {.size = (sizeof(MemoryArena) + 15) & ~(size_t)15, .heap = MEM__HEAP_ARENAS,
+mem__object_kind mem__arena_kind = {.size = (sizeof(MemoryArena) + 63) & ~(size_t)63, .heap = MEM__HEAP_ARENAS,
                                     .mutex = MEM__MUTEX_INITIALIZER};
 
 /* The object heap's layout contract (objects.c). */

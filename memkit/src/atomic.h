@@ -11,8 +11,16 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "memkit/config.h"
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline uint64_t mem__now_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
 
 #if MEM_THREAD_SAFE
 #include <pthread.h>
@@ -59,17 +67,39 @@ static inline void mem__cpu_relax(void) {
 #endif
 }
 
-/* Rounds a waiter spins (about 30 ns each) before it sleeps: the library's locks are
- * held for at most a few hundred microseconds, and glibc's mutex is not fair, so a
- * thread that sleeps at once can be overtaken again and again by one that relocks. */
-#define MEM__LOCK_SPIN_ROUNDS 2000u
+/* How long a waiter spins before it sleeps. The library holds its locks (and a
+ * snapshot a frozen cache) for at most a few hundred microseconds, while waking a
+ * sleeper can take milliseconds on a virtual machine whose idle CPU the host has
+ * descheduled; and glibc's mutex is not fair, so a thread that sleeps at once can be
+ * overtaken again and again by one that relocks. */
+#define MEM__SPIN_NS 1000000u
+
+/* A bounded spin: true while the waiter should keep spinning, false once it has
+ * spun for MEM__SPIN_NS (then it sleeps). Start from {0}. */
+typedef struct mem__spin {
+    unsigned round;
+    uint64_t until;
+} mem__spin;
+
+static inline bool mem__spin_more(mem__spin* spin) {
+    mem__cpu_relax();
+    if ((++spin->round & 63u) != 0) {
+        return true; /* the clock every 64 rounds (about 1.5 us) */
+    }
+    uint64_t now = mem__now_ns();
+    if (spin->until == 0) {
+        spin->until = now + MEM__SPIN_NS;
+    }
+    return now < spin->until;
+}
+
 static inline void mem__mutex_lock_spinning(mem__mutex* m) {
-    for (unsigned round = 0; !mem__mutex_trylock(m); round++) {
-        if (round == MEM__LOCK_SPIN_ROUNDS) {
+    mem__spin spin = {0};
+    while (!mem__mutex_trylock(m)) {
+        if (!mem__spin_more(&spin)) {
             mem__mutex_lock(m);
             return;
         }
-        mem__cpu_relax();
     }
 }
 

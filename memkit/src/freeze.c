@@ -39,12 +39,11 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 /* After a hold of d that kept an owner waiting, owners get this many d to themselves:
- * a snapshot loop takes at most 1/(1 + 19) = 5 % of an owner's time. */
-#define MEM__SNAPSHOT_OWNER_SHARE 19
+ * a snapshot loop takes at most 1/(1 + 39) = 2.5 % of an owner's time. */
+#define MEM__SNAPSHOT_OWNER_SHARE 39
 /* ... and at least this long: time for an owner asleep on the flag to wake up and
  * enter before the snapshot can freeze the cache again. */
 #define MEM__SNAPSHOT_MIN_GAP_NS 100000u
@@ -160,27 +159,21 @@ bool mem__thaw_all(struct mem__pool_state* st) {
     return waited;
 }
 
-static uint64_t now_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
-
 /* Snapshot mutex held, no other lock: sleeps while the pool's owners are owed time. */
 static void pace(struct mem__pool_state* st) {
-    uint64_t now = now_ns();
+    uint64_t now = mem__now_ns();
     if (now < st->snapshot_resume_ns) {
         uint64_t wait = st->snapshot_resume_ns - now;
         struct timespec pause = {.tv_sec = (time_t)(wait / 1000000000u), .tv_nsec = (long)(wait % 1000000000u)};
         while (nanosleep(&pause, &pause) != 0) {
         }
     }
-    st->snapshot_held_since_ns = now_ns();
+    st->snapshot_held_since_ns = mem__now_ns();
 }
 
 static void paced(struct mem__pool_state* st, bool owner_waited) {
     if (owner_waited) {
-        uint64_t now = now_ns();
+        uint64_t now = mem__now_ns();
         uint64_t owed = (now - st->snapshot_held_since_ns) * MEM__SNAPSHOT_OWNER_SHARE;
         st->snapshot_resume_ns = now + (owed > MEM__SNAPSHOT_MIN_GAP_NS ? owed : MEM__SNAPSHOT_MIN_GAP_NS);
     }
@@ -219,11 +212,11 @@ void mem__wait_for_sections(void) {
 void mem__owner_wait(mem__cache* cache) {
     /* Seq-cst: see mem__thaw. It also tells the snapshot that it kept us waiting. */
     mem__atomic_store_seq_cst(&cache->owner_waiting, 1u);
-    unsigned round = 0;
+    mem__spin spin = {0};
+    bool spinning = true;
     while (mem__atomic_load_seq_cst(&cache->frozen) != 0) {
-        if (round < MEM__LOCK_SPIN_ROUNDS) {
-            round++;
-            mem__cpu_relax();
+        if (spinning) {
+            spinning = mem__spin_more(&spin);
         } else {
             futex_wait(&cache->frozen, 1u);
         }

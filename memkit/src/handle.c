@@ -18,7 +18,7 @@ mem__object_kind mem__handle_kind = {.size = sizeof(MemoryPointer), .heap = MEM_
 /* The object heap's layout contract (objects.c). */
 _Static_assert(offsetof(MemoryPointer, generation) == 16, "handle link at byte 16");
 _Static_assert(offsetof(MemoryPointer, owner) == 30, "handle owner at bytes 30..31");
-_Static_assert(sizeof(MemoryPointer) % 16 == 0, "handles keep 16-byte alignment in their chunks");
+_Static_assert(sizeof(MemoryPointer) % 64 == 0, "a handle is whole cache lines (objects.c)");
 
 MemoryPointer* mem__handle_alloc(const char* name) {
     MemoryPointer* handle = mem__object_alloc(&mem__handle_kind);

@@ -250,7 +250,7 @@ static inline void mem__object_push(mem__thread_state* ts, mem__object_kind* kin
 
 /* A live container of `size` bytes from `st`, as mem__container_obtain: inline when
  * the calling thread's cache has a queued page of the class. */
-static inline MemoryContainer* mem__container_new(struct mem__pool_state* st, size_t size, bool born_shared,
+static mem__always_inline MemoryContainer* mem__container_new(struct mem__pool_state* st, size_t size, bool born_shared,
                                                   bool* local) {
     mem__thread_state* ts = mem__current_state;
     unsigned cls = mem__size_class(size);
@@ -280,7 +280,7 @@ static inline MemoryContainer* mem__container_new(struct mem__pool_state* st, si
 
 /* Drops a reference counted in refcount, on the owner's thread: inline when the
  * container is small and its cache within its limits. */
-static inline void mem__ref_drop_local(struct mem__pool_state* st, MemoryContainer* c) {
+static mem__always_inline void mem__ref_drop_local(struct mem__pool_state* st, MemoryContainer* c) {
     mem__thread_state* ts = mem__current_state;
     mem__page* page = mem__page_of(c);
     /* Acquire: pairs with the release store that installed the page in its cache. */
@@ -314,11 +314,8 @@ static inline void mem__handle_init(MemoryPointer* handle, const char* name) {
     mem__atomic_store_relaxed(&handle->pool, (MemoryPool*)NULL);
     mem__atomic_store_relaxed(&handle->generation, (uint64_t)0);
     mem__atomic_store_relaxed(&handle->flags, (uint16_t)0);
-    size_t length = 0;
-    while (length < MEM_POINTER_NAME_MAX - 1 && name[length] != '\0') {
-        handle->name[length] = name[length];
-        length++;
-    }
+    size_t length = strnlen(name, MEM_POINTER_NAME_MAX - 1);
+    memcpy(handle->name, name, length);
     handle->name[length] = '\0';
     /* Release: a leak report that sees the magic sees the name and fields too. */
     mem__atomic_store_release(&handle->magic, MEM__POINTER_MAGIC);

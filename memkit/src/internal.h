@@ -32,6 +32,8 @@
 
 #define mem__likely(x) __builtin_expect(!!(x), 1)
 #define mem__unlikely(x) __builtin_expect(!!(x), 0)
+/* For the few hot-path helpers the compiler would otherwise call out of line. */
+#define mem__always_inline inline __attribute__((always_inline))
 
 /* ---- checked size arithmetic */
 static inline bool mem__mul_overflows(size_t a, size_t b, size_t* product) {
@@ -130,7 +132,7 @@ bool mem__thaw(mem__cache* cache);
 void mem__freeze_all(struct mem__pool_state* st);
 bool mem__thaw_all(struct mem__pool_state* st);
 /* The same for snapshots (stats, validate, dump, trim; snapshot mutex held), paced so
- * that a loop of them leaves owners at least 95 % of their time. freeze_all also
+ * that a loop of them leaves owners at least 97.5 % of their time. freeze_all also
  * takes the pool mutex, and thaw_all releases it. */
 void mem__snapshot_freeze(struct mem__pool_state* st, mem__cache* cache);
 void mem__snapshot_thaw(struct mem__pool_state* st, mem__cache* cache);

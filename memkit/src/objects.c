@@ -19,7 +19,16 @@
 #include "hot.h"
 
 #define CHUNK_OBJECTS 64
-#define CHUNK_HEADER 16 /* keeps objects 16-byte aligned */
+/* Objects are cache-line aligned (their sizes are multiples of 64): an object
+ * destroyed by another thread is written there, and must not share a line with one
+ * its owner is using. A chunk's system allocation has room to align its first
+ * object; the chunk list links the allocations themselves (so that leak checkers
+ * see every chunk reachable), each holding the next one's address first. */
+#define CHUNK_LINK 64 /* bytes before the first object, the link included, at least */
+
+static unsigned char* first_object(unsigned char* raw) {
+    return (unsigned char*)mem__align_up((uintptr_t)raw + sizeof(void*), 64);
+}
 #define SHARED_BATCH 64
 
 
@@ -73,16 +82,17 @@ static void* take_shared_locked(mem__object_kind* kind) {
 /* A new chunk: returns its first object; the others become `heap`'s never-used
  * objects, or the kind's when the thread has no heap. */
 static void* grow(mem__object_kind* kind, mem__object_heap* heap) {
-    size_t chunk_bytes = CHUNK_HEADER + CHUNK_OBJECTS * kind->size;
+    size_t chunk_bytes = CHUNK_LINK + CHUNK_OBJECTS * kind->size;
     unsigned char* chunk = mem__sys_alloc(chunk_bytes);
     if (chunk == NULL) {
         mem__out_of_memory(chunk_bytes);
         return NULL;
     }
     memset(chunk, 0, chunk_bytes);
+    unsigned char* objects = first_object(chunk);
     void* spares = NULL;
     for (size_t i = CHUNK_OBJECTS - 1; i >= 1; i--) {
-        void* object = chunk + CHUNK_HEADER + i * kind->size;
+        void* object = objects + i * kind->size;
         mem__object_set_link(object, spares);
         spares = object;
     }
@@ -90,14 +100,14 @@ static void* grow(mem__object_kind* kind, mem__object_heap* heap) {
     memcpy(chunk, &kind->chunks, sizeof(void*)); /* the chunk list, for walks */
     kind->chunks = chunk;
     if (heap == NULL) {
-        mem__object_set_link(chunk + CHUNK_HEADER + (CHUNK_OBJECTS - 1) * kind->size, kind->fresh);
+        mem__object_set_link(objects + (CHUNK_OBJECTS - 1) * kind->size, kind->fresh);
         kind->fresh = spares;
     }
     mem__mutex_unlock(&kind->mutex);
     if (heap != NULL) {
         heap->fresh = spares;
     }
-    return chunk + CHUNK_HEADER;
+    return objects;
 }
 
 void* mem__object_take(mem__object_kind* kind, mem__object_heap* heap) {
@@ -225,7 +235,7 @@ void mem__objects_for_each(mem__object_kind* kind, void (*visit)(void* object, v
     mem__mutex_lock(&kind->mutex);
     for (unsigned char* chunk = kind->chunks; chunk != NULL;) {
         for (size_t i = 0; i < CHUNK_OBJECTS; i++) {
-            visit(chunk + CHUNK_HEADER + i * kind->size, context);
+            visit(first_object(chunk) + i * kind->size, context);
         }
         unsigned char* next;
         memcpy(&next, chunk, sizeof next);

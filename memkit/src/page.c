@@ -92,9 +92,10 @@ unsigned mem__page_order(size_t bytes) {
     return order;
 }
 
-/* Lays the page out for `size_class`: stride, block count, first block; nothing
- * carved. The block area is marked inaccessible in tracking builds. */
-static void format(mem__page* page, unsigned size_class) {
+/* Lays the page out for `size_class`: stride, block count (one for a `single` page,
+ * whatever room is left), first block; nothing carved. The block area is marked
+ * inaccessible in tracking builds. */
+static void format(mem__page* page, unsigned size_class, bool single) {
     unsigned char* start = (unsigned char*)page + sizeof(mem__page);
     unsigned char* blocks = (unsigned char*)mem__align_up((uintptr_t)start, MEM_ALIGNMENT);
     size_t stride = mem__block_stride(size_class);
@@ -103,7 +104,7 @@ static void format(mem__page* page, unsigned size_class) {
     page->stride = stride;
     page->capacity = mem__class_capacity(size_class);
     page->blocks = blocks;
-    page->block_count = (uint32_t)(room / stride);
+    page->block_count = single ? 1u : (uint32_t)(room / stride);
     page->carved = 0;
     page->used = 0;
     page->free = page->free_tail = NULL;
@@ -127,14 +128,14 @@ mem__page* mem__page_new(struct mem__pool_state* st, unsigned size_class, bool s
         mem__sys_free(raw);
         return NULL;
     }
-    format(page, size_class);
+    format(page, size_class, single || !mem__class_is_small(size_class));
     page->magic = MEM__PAGE_MAGIC;
     return page;
 }
 
 void mem__page_reformat(mem__page* page, unsigned size_class) {
     mem__assert(page->used == 0 && page->bytes == mem__page_bytes_for(size_class, false));
-    format(page, size_class);
+    format(page, size_class, false);
 }
 
 MemoryContainer* mem__page_block(const mem__page* page, uint32_t index) {

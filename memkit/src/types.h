@@ -105,6 +105,10 @@ enum mem__container_state {
 #define MEM__MAX_STATES 65534u
 #define MEM__NO_STATE 0xFFFFu /* the calling thread has no state */
 
+/* 64 bytes between two groups of fields that different threads write: bytes that
+ * far apart never share a cache line, whatever the object's alignment. */
+#define MEM__LINE_GAP(name) char name[64]
+
 /* ---- pages */
 #define MEM__PAGE_MAGIC UINT32_C(0x4d4b5047) /* "MKPG" */
 enum mem__page_list {
@@ -120,19 +124,23 @@ struct mem__cache;
 struct mem__pool_state;
 
 typedef struct mem__page {
+    /* Fixed while the page belongs to a cache: read by the threads that hand its
+     * blocks back. */
     uint32_t magic;
     uint32_t id;                  /* index in the page table (page.c) */
     struct mem__pool_state* pool;
     struct mem__cache* cache;     /* the owning cache; atomic (snapshots read it) */
-    struct mem__page* next;       /* links of the list the page is on */
-    struct mem__page* prev;
     unsigned char* blocks;        /* first block */
     void* raw;                    /* the system allocation */
     size_t bytes;                 /* size of the system allocation */
     size_t stride;                /* bytes from one block to the next */
     size_t capacity;              /* payload bytes of each block (its class capacity) */
+    /* The owner's, changed by every allocation and release: on other cache lines. */
+    MEM__LINE_GAP(gap);
     MemoryContainer* free;        /* free blocks (FIFO in tracking builds) */
     MemoryContainer* free_tail;
+    struct mem__page* next;       /* links of the list the page is on */
+    struct mem__page* prev;
     uint32_t block_count;         /* blocks the page holds */
     uint32_t carved;              /* blocks handed out at least once */
     uint32_t used;                /* live blocks, including those on a remote list */
@@ -178,14 +186,17 @@ typedef struct mem__cache {
     /* The snapshot protocol (freeze.c). */
     uint32_t frozen;          /* atomic: a snapshot owns the cache */
     uint32_t owner_waiting;   /* atomic: the owner waits for a snapshot to finish */
-    /* Blocks and carriers of released references handed back by other threads
-     * (remote.c): an atomic list, tagged in its low bits. */
-    uintptr_t remote;
     /* Identity. */
     struct mem__pool_state* pool; /* atomic: NULL while the slot is unused */
     uint64_t pool_generation;
     struct mem__thread_state* state; /* NULL for a pool's own cache */
     struct mem__cache* next_in_pool;
+    /* Blocks and carriers of released references handed back by other threads
+     * (remote.c): an atomic list, tagged in its low bits. On a cache line of its own:
+     * other threads write it, and the owner's fields must not move with it. */
+    MEM__LINE_GAP(gap_before_remote);
+    uintptr_t remote;
+    MEM__LINE_GAP(gap_after_remote);
 } mem__cache;
 
 /* ---- pools */
@@ -229,7 +240,10 @@ typedef struct mem__object_heap {
     void* tail;
     size_t length;
     void* fresh;      /* never-used objects (owner only) */
-    uintptr_t remote; /* atomic: objects destroyed by other threads */
+    /* Atomic: objects destroyed by other threads; on a line of its own, as the cache's. */
+    MEM__LINE_GAP(gap_before_remote);
+    uintptr_t remote;
+    MEM__LINE_GAP(gap_after_remote);
 } mem__object_heap;
 
 /* A reference dropped by a thread that does not own the container, on its way to the
@@ -243,8 +257,11 @@ typedef struct mem__carried_ref {
 typedef struct mem__thread_state {
     uint64_t seq;       /* atomic: odd while the owner is inside an owner section */
     uint16_t index;     /* 1..MEM__MAX_STATES */
-    uint32_t abandoned; /* atomic: its thread exited; waits for a new thread to adopt it */
     unsigned last_cache;
+    /* Read by every thread that hands something back: apart from the owner's fields. */
+    MEM__LINE_GAP(gap_before_abandoned);
+    uint32_t abandoned; /* atomic: its thread exited; waits for a new thread to adopt it */
+    MEM__LINE_GAP(gap_after_abandoned);
     mem__cache caches[MEM_THREAD_CACHE_POOLS];
     mem__object_heap heaps[MEM__HEAP_COUNT];
     MemoryArena* spare_arenas; /* released request arenas, ready for reuse */

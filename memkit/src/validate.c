@@ -12,7 +12,6 @@
 #include "hot.h"
 
 #include <inttypes.h>
-#include <time.h>
 
 /* Failures logged in detail per validation; the rest are only counted. */
 #define MAX_REPORTED_FAILURES 16
@@ -163,12 +162,6 @@ typedef struct custody {
     uint8_t spare_list;
 } custody;
 
-static uint64_t nanoseconds_now(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
-
 /* Pool locked, every cache frozen: checks registered pages from *next on (header,
  * block headers, free list) and takes their free blocks into custody. A page with no
  * cache is in transit between the pool and a thread (taken from the stock or just
@@ -177,8 +170,8 @@ static uint64_t nanoseconds_now(void) {
 static size_t take_batch(validation* v, custody* batch, size_t* next, bool* finished) {
     struct mem__pool_state* st = v->st;
     size_t held = 0;
-    uint64_t start = nanoseconds_now();
-    while (held < CUSTODY_BATCH && *next < st->count && nanoseconds_now() - start < BATCH_NANOSECONDS) {
+    uint64_t start = mem__now_ns();
+    while (held < CUSTODY_BATCH && *next < st->count && mem__now_ns() - start < BATCH_NANOSECONDS) {
         mem__page* page = st->registry[(*next)++];
         mem__cache* cache = page != NULL ? mem__atomic_load_relaxed(&page->cache) : NULL;
         if (cache == NULL || !page_header_sound(v, page)) {

@@ -1,0 +1,122 @@
+// cases_pointer.cc - a pointer's life against malloc's, on one thread and several:
+//   lifecycle/N      libmemkit: create + allocate N bytes + write them + destroy (which
+//                    wipes). Peers: malloc + memset + memset before free + free.
+//   threads/1024/T   the 1 KiB lifecycle on T threads at once (throughput).
+//   share_release/T  mem_pointer_share + mem_pointer_destroy of the share, on one
+//                    container, from T threads.
+//   cow/4096         copy-on-write of a shared 4 KiB container (share, write, destroy)
+//                    against malloc + memcpy + free.
+#include <cstring>
+
+#include "bench/cases.h"
+#include "bench/memkit_pool.h"
+
+namespace bench {
+
+namespace {
+
+uint64_t MemkitLifecycle(size_t size, uint64_t ops) {
+    uint64_t start = NowNs();
+    for (uint64_t i = 0; i < ops; i++) {
+        MemoryPointer* p = MakePointer(size);
+        std::memset(p->container->data, 0x5A, size);
+        Keep(p->container->data);
+        DropPointer(p);
+    }
+    return NowNs() - start;
+}
+
+void MallocLifecycleLoop(const MallocApi& api, size_t size, uint64_t ops) {
+    for (uint64_t i = 0; i < ops; i++) {
+        char* p = static_cast<char*>(api.malloc(size));
+        std::memset(p, 0x5A, size);
+        Keep(p);
+        std::memset(p, 0, size);
+        Clobber();
+        api.free(p);
+    }
+}
+
+uint64_t ShareRelease(int threads, uint64_t ops) {
+    MemoryPointer* root = MakePointer(64);
+    uint64_t ns = TimeThreads(threads, [&](int) {
+        for (uint64_t i = 0; i < ops / static_cast<uint64_t>(threads); i++) {
+            MemoryPointer* s = mem_pointer_share(root, "share");
+            Keep(s);
+            DropPointer(s);
+        }
+    });
+    DropPointer(root);
+    return ns;
+}
+
+}  // namespace
+
+void AddPointerCases(std::vector<Case>* cases, const std::vector<MallocApi>& peers, double scale) {
+    for (size_t size : {size_t{64}, size_t{1024}, size_t{16384}}) {
+        std::string group = "lifecycle/" + std::to_string(size);
+        uint64_t ops = Scaled(size <= 1024 ? 4000000 : 400000, scale);
+        cases->push_back({group, "libmemkit", ops, [size](uint64_t n) { return MemkitLifecycle(size, n); }});
+        for (const MallocApi& api : peers) {
+            cases->push_back({group, api.name, ops, [api, size](uint64_t n) {
+                                  uint64_t start = NowNs();
+                                  MallocLifecycleLoop(api, size, n);
+                                  return NowNs() - start;
+                              }});
+        }
+    }
+    for (int threads : {1, 2, 4}) {
+        std::string group = "threads/1024/" + std::to_string(threads);
+        uint64_t ops = Scaled(4000000, scale);
+        if (MEM_THREAD_SAFE) {  // the single-threaded build runs libmemkit on one thread only
+            cases->push_back({group, "libmemkit", ops, [threads](uint64_t n) {
+                                  return TimeThreads(threads, [&](int) {
+                                      MemkitLifecycle(1024, n / static_cast<uint64_t>(threads));
+                                  });
+                              }});
+        }
+        for (const MallocApi& api : peers) {
+            cases->push_back({group, api.name, ops, [api, threads](uint64_t n) {
+                                  return TimeThreads(threads, [&](int) {
+                                      MallocLifecycleLoop(api, 1024, n / static_cast<uint64_t>(threads));
+                                  });
+                              }});
+        }
+    }
+    for (int threads : {1, 2}) {
+        if (threads > 1 && !MEM_THREAD_SAFE) continue;
+        cases->push_back({"share_release/" + std::to_string(threads), "libmemkit", Scaled(10000000, scale),
+                          [threads](uint64_t n) { return ShareRelease(threads, n); }});
+    }
+    std::string group = "cow/4096";
+    uint64_t ops = Scaled(1000000, scale);
+    cases->push_back({group, "libmemkit", ops, [](uint64_t n) {
+                          MemoryPointer* root = MakePointer(4096);
+                          std::memset(root->container->data, 'x', 4096);
+                          uint64_t start = NowNs();
+                          for (uint64_t i = 0; i < n; i++) {
+                              MemoryPointer* s = mem_pointer_share(root, "share");
+                              void* copy = mem_pointer_write(s, BenchPool());
+                              Keep(copy);
+                              DropPointer(s);
+                          }
+                          uint64_t ns = NowNs() - start;
+                          DropPointer(root);
+                          return ns;
+                      }});
+    for (const MallocApi& api : peers) {
+        cases->push_back({group, api.name, ops, [api](uint64_t n) {
+                              std::vector<char> source(4096, 'x');
+                              uint64_t start = NowNs();
+                              for (uint64_t i = 0; i < n; i++) {
+                                  char* copy = static_cast<char*>(api.malloc(4096));
+                                  std::memcpy(copy, source.data(), 4096);
+                                  Keep(copy);
+                                  api.free(copy);
+                              }
+                              return NowNs() - start;
+                          }});
+    }
+}
+
+}  // namespace bench
