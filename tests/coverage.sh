@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Line and branch coverage of memkit/ by the GoogleTest suites, a stress run and
-# the examples, with gcc --coverage and lcov (installed if missing). Prints the
-# totals and the uncovered lines; writes build/coverage/memkit.info and an HTML
+# Line and branch coverage of memkit/ by the GoogleTest suites, stress runs, the
+# fuzz corpus replayed and the examples, with gcc --coverage and lcov (installed
+# if missing). Prints the totals and the uncovered lines; writes build/coverage/memkit.info and an HTML
 # report in build/coverage/html. Usage: tests/coverage.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,8 @@ gcc -std=c11 -O0 -I. -Imemkit/include stress/*.c -o "$out/stress" "${libs[@]}"
 "$out/stress" --threads 4 --seconds 3 > /dev/null
 "$out/stress" --threads 2 --seconds 2 --fail-every 53 > /dev/null
 "$out/stress" --threads 1 --ops 20000 --json > /dev/null
+gcc -std=c11 -O0 -Imemkit/include fuzz/api_fuzzer.c fuzz/corpus_replay.c -o "$out/corpus_replay" "${libs[@]}"
+"$out/corpus_replay" fuzz/corpus > /dev/null
 for e in quickstart pool_tour; do
     gcc -std=c11 -O0 -Imemkit/include "examples/$e.c" -o "$out/$e" "${libs[@]}"
     "$out/$e" > /dev/null

@@ -266,6 +266,50 @@ TEST(Pool, ValidateReportsATamperedOrphan) {
     mem_pool_destroy(&pool);
 }
 
+// Each field validate checks, damaged one at a time, is reported by name, and the
+// pool validates again once the field is restored.
+TEST(Pool, ValidateReportsEachDamagedField) {
+    memkit_test::LogCapture log;
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 8));
+    MemoryPointer* live = Allocated(&pool, 64);
+    MemoryPointer* released = Allocated(&pool, 64);
+    MemoryContainer* c = live->container;
+    MemoryContainer* orphan = released->container;
+    ASSERT_TRUE(mem_pointer_destroy(released, &pool));
+    ASSERT_TRUE(mem_pool_validate(&pool));
+    auto expect_reported = [&](const char* invariant) {
+        EXPECT_FALSE(mem_pool_validate(&pool)) << invariant;
+        EXPECT_EQ(MEM_ERR_CORRUPTED, mem_last_error()) << invariant;
+        EXPECT_TRUE(log.Contains(invariant)) << invariant;
+    };
+    const size_t size = c->size;
+    c->size = 1u << 30;
+    expect_reported("live size within capacity");
+    c->size = size;
+    const uint32_t refcount = c->refcount;
+    c->refcount = UINT32_MAX;
+    expect_reported("live refcount within range");
+    c->refcount = refcount;
+    const uint8_t state = c->state, free_state = memkit_test::ReadDestroyed(&orphan->state);
+    c->state = free_state;  // a live block marked free: the page's counts disagree
+    expect_reported("free list length matches the free blocks");
+    EXPECT_TRUE(log.Contains("page's used count matches its live blocks"));
+    c->state = state;
+    const uint32_t one = 1, zero = 0;
+    memkit_test::PokeReleased(&orphan->refcount, &one, sizeof one);
+    expect_reported("orphan has no references");
+    memkit_test::PokeReleased(&orphan->refcount, &zero, sizeof zero);
+    const uint64_t link = memkit_test::ReadDestroyed(&orphan->serial);
+    const uint64_t outside = reinterpret_cast<uintptr_t>(&pool);  // a free-list link out of the page
+    memkit_test::PokeReleased(&orphan->serial, &outside, sizeof outside);
+    expect_reported("free list holds the page's free blocks");
+    memkit_test::PokeReleased(&orphan->serial, &link, sizeof link);
+    EXPECT_TRUE(mem_pool_validate(&pool));
+    ASSERT_TRUE(mem_pointer_destroy(live, &pool));
+    mem_pool_destroy(&pool);
+}
+
 TEST(Pool, DumpPrintsSummaryAndContainers) {
     MemoryPool pool;
     ASSERT_TRUE(mem_pool_init(&pool, 8));

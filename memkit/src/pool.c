@@ -39,13 +39,6 @@ bool mem_pool_init(MemoryPool* pool, size_t capacity) {
     if (pool == NULL) {
         return mem__fail(MEM_ERR_NULL_ARGUMENT);
     }
-    if (capacity == 0) {
-        capacity = MEM_POOL_DEFAULT_CAPACITY;
-    }
-    size_t registry_bytes;
-    if (capacity > UINT32_MAX / 2 || mem__mul_overflows(capacity, sizeof(mem__page*), &registry_bytes)) {
-        return mem__fail(MEM_ERR_SIZE_OVERFLOW);
-    }
     mem__track_may_read_uninitialised(pool, sizeof *pool);
     mem__mutex_lock(&live_mutex);
     bool initialised = pool->magic == MEM__POOL_MAGIC && is_live_state(pool->state);
@@ -54,8 +47,16 @@ bool mem_pool_init(MemoryPool* pool, size_t capacity) {
         mem__log(MEM_LOG_WARNING, "pool %p initialised twice (destroy it first)", (void*)pool);
         return mem__fail(MEM_ERR_ALREADY_INITIALIZED);
     }
+    /* From here on every failure leaves the pool recognisably invalid. */
     pool->magic = 0;
     pool->state = NULL;
+    if (capacity == 0) {
+        capacity = MEM_POOL_DEFAULT_CAPACITY;
+    }
+    size_t registry_bytes;
+    if (capacity > UINT32_MAX / 2 || mem__mul_overflows(capacity, sizeof(mem__page*), &registry_bytes)) {
+        return mem__fail(MEM_ERR_SIZE_OVERFLOW);
+    }
     struct mem__pool_state* st = mem__sys_alloc(sizeof *st);
     if (st == NULL) {
         mem__out_of_memory(sizeof *st);

@@ -77,6 +77,10 @@ void mem__handle_index_free(mem__handle_index* index) {
 
 /* The index range of `c`'s handles. */
 static const named_ref* first_ref(const mem__handle_index* index, const MemoryContainer* c, size_t* count) {
+    *count = 0;
+    if (index->refs == NULL) {
+        return NULL; /* memory ran out before the first name was collected */
+    }
     size_t low = 0, high = index->count;
     while (low < high) {
         size_t mid = low + (high - low) / 2;

@@ -63,7 +63,9 @@ static void check_free_block(validation* v, const MemoryContainer* c) {
           "orphan has no references", c);
 }
 
-static void check_blocks(validation* v, const mem__page* page) {
+/* Checks a page's block headers and its free list. False when the free list cannot be
+ * followed (a link out of the page): nothing may walk it then. */
+static bool check_blocks(validation* v, const mem__page* page) {
     size_t live = 0, free_state = 0, remote = 0;
     for (uint32_t i = 0; i < page->carved; i++) {
         const MemoryContainer* c = mem__page_block(page, i);
@@ -89,14 +91,16 @@ static void check_blocks(validation* v, const mem__page* page) {
         }
     }
     size_t listed = 0;
-    for (const MemoryContainer* c = page->free; c != NULL && listed <= page->carved;
-         c = (const MemoryContainer*)(uintptr_t)c->serial) {
-        listed++;
-        check(v, in_page(page, c) && mem__atomic_load_relaxed(&c->state) == MEM__STATE_FREE,
-              "free list holds the page's free blocks", c);
+    for (const MemoryContainer* c = page->free; c != NULL; c = (const MemoryContainer*)(uintptr_t)c->serial) {
+        if (!in_page(page, c) || ++listed > page->carved) {
+            report(v, "free list holds the page's free blocks", c);
+            return false;
+        }
+        check(v, mem__atomic_load_relaxed(&c->state) == MEM__STATE_FREE, "free list holds the page's free blocks", c);
     }
     check(v, listed == free_state, "free list length matches the free blocks", page);
     check(v, live + remote == page->used, "page's used count matches its live blocks", page);
+    return true;
 }
 
 static bool page_header_sound(validation* v, const mem__page* page) {
@@ -165,8 +169,9 @@ typedef struct custody {
 /* Pool locked, every cache frozen: checks registered pages from *next on (header,
  * block headers, free list) and takes their free blocks into custody. A page with no
  * cache is in transit between the pool and a thread (taken from the stock or just
- * made, not yet installed): the thread moving it owns it, and it is skipped. Returns
- * how many pages it holds; *finished once the registry is done. */
+ * made, not yet installed): the thread moving it owns it, and it is skipped; so is a
+ * page whose free list is damaged, once reported. Returns how many pages it holds;
+ * *finished once the registry is done. */
 static size_t take_batch(validation* v, custody* batch, size_t* next, bool* finished) {
     struct mem__pool_state* st = v->st;
     size_t held = 0;
@@ -177,7 +182,9 @@ static size_t take_batch(validation* v, custody* batch, size_t* next, bool* fini
         if (cache == NULL || !page_header_sound(v, page)) {
             continue; /* a hole left by a page freed meanwhile, or in transit */
         }
-        check_blocks(v, page);
+        if (!check_blocks(v, page)) {
+            continue; /* its free list is damaged: its blocks stay where they are */
+        }
         batch[held].page = page;
         batch[held].chain = take_custody(cache, page, &batch[held].spare_list);
         held++;
