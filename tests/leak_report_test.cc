@@ -4,6 +4,7 @@
 // nothing else of this binary, produces the report.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -44,9 +45,15 @@ TEST_F(LeakReport, ALongListIsCutWithACount) {
         ::testing::ExitedWithCode(0), "process ends with 100 live pointer handle\\(s\\).*\\.\\.\\. and 36 more");
 }
 
+// Warnings and errors to stderr; debug builds' tracing left out.
+void WarningsToStderr(MemLogLevel level, const char* message, void*) {
+    if (level >= MEM_LOG_WARNING) std::fprintf(stderr, "%s\n", message);
+}
+
 TEST_F(LeakReport, ACleanProcessPrintsNothing) {
     EXPECT_EXIT(
         {
+            mem_set_log_sink(WarningsToStderr, nullptr);
             MemoryPool pool;
             if (!mem_pool_init(&pool, 4)) std::abort();
             MemoryPointer* p = mem_pointer_create("tidy", 64);

@@ -75,6 +75,11 @@ static void setup(void) {
 
 void mem__freeze_setup(void) { pthread_once(&setup_once, setup); }
 
+const char* mem__snapshot_barrier_name(void) {
+    mem__freeze_setup();
+    return membarrier_ready ? "membarrier" : "atomic fallback (no membarrier)";
+}
+
 /* After raising `frozen`: with membarrier, the owners' half of the fence. Without it
  * the owners use read-modify-writes and the sequentially consistent accesses of both
  * sides suffice. Once registered, membarrier does not fail; if it ever did, owners
@@ -229,6 +234,7 @@ void mem__owner_wait(mem__cache* cache) {
 bool mem__owner_fence_needed = false;
 
 void mem__freeze_setup(void) {}
+const char* mem__snapshot_barrier_name(void) { return "none (single-threaded build)"; }
 void mem__freeze(mem__cache* cache) { (void)cache; }
 bool mem__thaw(mem__cache* cache) {
     (void)cache;

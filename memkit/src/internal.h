@@ -124,7 +124,9 @@ size_t mem__registry_close_holes(struct mem__pool_state* st);
  * its section. */
 extern bool mem__owner_fence_needed; /* true until membarrier is registered */
 void mem__freeze_setup(void);
-/* Lock order: a pool's snapshot mutex, its mutex, then caches' freeze mutexes. */
+/* How snapshots reach the owners in this process, for dumps. */
+const char* mem__snapshot_barrier_name(void);
+/* Lock order: a pool's snapshot mutex, its mutex, then the caches' flags. */
 void mem__freeze(mem__cache* cache);
 /* True when the owner waited for the thaw. */
 bool mem__thaw(mem__cache* cache);

@@ -435,6 +435,7 @@ bool mem_pool_dump_to(MemoryPool* pool, FILE* out, bool detailed) {
     if (st == NULL) {
         return false;
     }
+    fprintf(out, "  snapshot barrier: %s\n", mem__snapshot_barrier_name());
     dump_context d = {.out = out, .st = st};
     mem__handle_index_build(&d.handles, st->generation);
     /* Everything frozen at once: a dump is a consistent picture, and a rare one. */

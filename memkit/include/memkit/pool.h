@@ -84,8 +84,10 @@ MEM_API bool mem_pool_stats(MemoryPool* pool, MemPoolStats* stats);
  * for an invalid or destroyed pool. Takes a consistent snapshot; thread-safe. */
 MEM_API bool mem_pool_validate(MemoryPool* pool);
 
-/* Prints a summary of the pool to stdout; with `detailed`, one line per container
- * (id, state, refcount, size, capacity). Invalid pool: prints nothing, sets
+/* Prints a summary of the pool to stdout; with `detailed`, how snapshots reach the
+ * owner threads ("membarrier", or the atomic fallback where the kernel lacks it or
+ * MEMKIT_MEMBARRIER=0 is set) and one line per container (id, state, refcount, size,
+ * capacity, the names of its handles). Invalid pool: prints nothing, sets
  * MEM_ERR_INVALID_POOL. Thread-safe. */
 MEM_API void mem_pool_dump(MemoryPool* pool, bool detailed);
 

@@ -1,0 +1,114 @@
+// The snapshot protocol in both of its modes: with membarrier (the default where the
+// kernel has it) and with the atomic fallback that processes without membarrier use
+// (old kernels, seccomp filters; MEMKIT_MEMBARRIER=0 forces it). Owner threads share,
+// write and destroy their containers and hand some to each other while another thread
+// validates, counts and trims in a loop; every snapshot must count exactly what the
+// owners hold. The fallback runs in a child process, the only way to start a process
+// in that mode; ThreadSanitizer checks both modes' orderings.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "memkit.h"
+
+namespace {
+
+constexpr int kOwners = 3;
+constexpr int kLive = 200;  // containers each owner holds between its steps
+constexpr int kRounds = 20000;
+
+// Prints why it failed and returns false; the traffic runs in a child process too,
+// where GoogleTest assertions would not reach the parent.
+bool Fail(const char* what) {
+    std::fprintf(stderr, "snapshot_barrier_test: %s (%s)\n", what, mem_error_name(mem_last_error()));
+    return false;
+}
+
+// Owners keep kLive containers each, replacing one per round (a write on a share
+// forces a copy); every 64th round one is handed to the next owner, which destroys it.
+// The snapshotter sees between kOwners * kLive and kOwners * (kLive + 2) live
+// containers, and validate finds nothing wrong. True when everything held.
+bool RunTrafficWithSnapshots() {
+    MemoryPool pool;
+    if (!mem_pool_init(&pool, 64)) return Fail("init");
+    std::atomic<int> running{kOwners};
+    std::atomic<bool> ok{true};
+    std::atomic<MemoryPointer*> mailbox[kOwners] = {};
+    std::vector<std::thread> owners;
+    for (int t = 0; t < kOwners; t++) {
+        owners.emplace_back([&, t] {
+            std::vector<MemoryPointer*> mine;
+            for (int i = 0; i < kLive && ok; i++) {
+                MemoryPointer* p = mem_pointer_create("owned", 64);
+                if (p == nullptr || !mem_pointer_allocate(p, 64 + static_cast<size_t>(i % 7) * 100, &pool))
+                    ok = Fail("allocate");
+                mine.push_back(p);
+            }
+            for (int round = 0; round < kRounds && ok; round++) {
+                size_t at = static_cast<size_t>(round) % mine.size();
+                MemoryPointer* copy = mem_pointer_share(mine[at], "copy");
+                unsigned char* data = copy != nullptr ? static_cast<unsigned char*>(mem_pointer_write(copy, &pool)) : nullptr;
+                if (data == nullptr) {
+                    ok = Fail("share + write");
+                    break;
+                }
+                data[0] = static_cast<unsigned char>(round);
+                if (!mem_pointer_destroy(mine[at], &pool)) ok = Fail("destroy");
+                mine[at] = copy;
+                MemoryPointer* received = mailbox[t].exchange(nullptr);
+                if (received != nullptr && !mem_pointer_destroy(received, &pool)) ok = Fail("destroy received");
+                if (round % 64 == 0) {
+                    MemoryPointer* gift = mem_pointer_create("gift", 32);
+                    if (gift == nullptr || !mem_pointer_allocate(gift, 32, &pool)) ok = Fail("gift");
+                    MemoryPointer* previous = mailbox[(t + 1) % kOwners].exchange(gift);
+                    if (previous != nullptr && !mem_pointer_destroy(previous, &pool)) ok = Fail("destroy gift");
+                }
+            }
+            for (MemoryPointer* p : mine) mem_pointer_destroy(p, &pool);
+            running--;
+        });
+    }
+    long snapshots = 0;
+    while (running > 0 && ok) {
+        MemPoolStats s;
+        if (!mem_pool_validate(&pool)) ok = Fail("validate during traffic");
+        if (!mem_pool_stats(&pool, &s)) ok = Fail("stats");
+        // Between their first kLive and their last destroys, owners hold kLive each and
+        // at most two gifts are in flight per owner; before and after, fewer.
+        if (s.live_containers > static_cast<size_t>(kOwners * (kLive + 2))) ok = Fail("too many live containers");
+        if (snapshots++ % 8 == 7) mem_pool_trim(&pool);
+    }
+    for (std::thread& t : owners) t.join();
+    for (auto& box : mailbox) {
+        MemoryPointer* left = box.exchange(nullptr);
+        if (left != nullptr) mem_pointer_destroy(left, &pool);
+    }
+    MemPoolStats s;
+    if (!mem_pool_stats(&pool, &s) || s.live_containers != 0) ok = Fail("containers left");
+    if (!mem_pool_validate(&pool)) ok = Fail("validate at the end");
+    if (snapshots == 0) ok = Fail("no snapshot overlapped the traffic");
+    mem_pool_dump_to(&pool, stderr, true);  // names the barrier in use
+    mem_pool_destroy(&pool);
+    return ok;
+}
+
+TEST(SnapshotBarrier, TrafficWithTheProcessDefault) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: nothing to freeze";
+    EXPECT_TRUE(RunTrafficWithSnapshots());
+}
+
+TEST(SnapshotBarrier, TrafficWithTheAtomicFallback) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: nothing to freeze";
+    GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process, started with the setting
+    setenv("MEMKIT_MEMBARRIER", "0", 1);
+    EXPECT_EXIT(std::exit(RunTrafficWithSnapshots() ? 0 : 1), ::testing::ExitedWithCode(0),
+                "snapshot barrier: atomic fallback \\(no membarrier\\)");
+    unsetenv("MEMKIT_MEMBARRIER");
+}
+
+}  // namespace
