@@ -31,7 +31,9 @@ def memkit_library(name, defines = [], local_defines = [], threads = True, **kwa
         srcs = native.glob(["src/*.c", "src/*.h"]),
         hdrs = native.glob(["include/**/*.h"]),
         copts = MEMKIT_COPTS + ["-D" + d for d in local_defines],
-        defines = defines + ([] if threads else ["MEM_THREAD_SAFE=0"]),
+        # MEMKIT_BAZEL_THREADS_n marks which variant a target depends on: config.h
+        # refuses a target that gets both (//memkit and //memkit:memkit_nothreads).
+        defines = defines + (["MEMKIT_BAZEL_THREADS_1"] if threads else ["MEM_THREAD_SAFE=0", "MEMKIT_BAZEL_THREADS_0"]),
         includes = ["include"],
         linkopts = ["-pthread"] if threads else [],
         deps = ["//third_party:urcu_bp"] if threads else [],

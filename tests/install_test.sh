@@ -2,7 +2,8 @@
 # Installs libmemkit with `make install` into a temporary prefix (thread-safe and
 # single-threaded builds), then compiles the seed's Quick Start with
 # `cc $(pkg-config --cflags --libs memkit)`, runs it, and checks the shared
-# library's soname. Run from the repository root (tests/run_suite.sh does).
+# library's soname, and that consumers built with other layout or variant macros
+# fail to link. Run from the repository root (tests/run_suite.sh does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -27,6 +28,24 @@ for threads in 1 0; do
     cc -std=c11 examples/quickstart.c -o "$work/quickstart_static$threads" $(pkg-config --cflags memkit) \
         $(pkg-config --static --libs memkit | sed "s|-lmemkit|$prefix/lib/libmemkit.a|")
     [[ "$("$work/quickstart_static$threads")" == "$out" ]] || { echo "FAIL: static build"; exit 1; }
-    echo "ok: make install (THREAD_SAFE=$threads) + pkg-config: $out (soname $soname)"
+    # The variant guard: a consumer built with other layout or variant macros than the
+    # library does not link (config.h), whether shared or static.
+    other=$((1 - threads))
+    for mismatch in "-DMEM_ALIGNMENT=64" "-DMEM_POINTER_NAME_MAX=96" "-UMEM_THREAD_SAFE -DMEM_THREAD_SAFE=$other"; do
+        # shellcheck disable=SC2046,SC2086
+        if log=$(cc -std=c11 examples/quickstart.c -o "$work/mismatched" $(pkg-config --cflags memkit) $mismatch \
+                 $(pkg-config --libs memkit) 2>&1); then
+            echo "FAIL: a consumer built with $mismatch linked against the THREAD_SAFE=$threads library"; exit 1
+        fi
+        grep -q "undefined reference to .mem_variant_" <<<"$log" || { echo "FAIL: $mismatch: $log"; exit 1; }
+    done
+    echo "ok: make install (THREAD_SAFE=$threads) + pkg-config: $out (soname $soname); mismatched variants refused at link time"
 done
+# A Bazel target that depends on both the thread-safe and the single-threaded library
+# gets both variants' marks (memkit/memkit.bzl) and does not compile.
+if log=$(cc -std=c11 -fsyntax-only -Imemkit/include -DMEMKIT_BAZEL_THREADS_1 -DMEMKIT_BAZEL_THREADS_0 \
+         -DMEM_THREAD_SAFE=0 examples/quickstart.c 2>&1) || ! grep -q "depends on both //memkit" <<<"$log"; then
+    echo "FAIL: a target with both variants compiled: $log"; exit 1
+fi
+echo "ok: a target depending on both //memkit and //memkit:memkit_nothreads is refused"
 echo "PASS: install and pkg-config"

@@ -35,6 +35,9 @@ static void forget_live_state(struct mem__pool_state* gone) {
     mem__mutex_unlock(&live_mutex);
 }
 
+/* This build's variant (config.h): every consumer's object files refer to it. */
+const int MEM_VARIANT_SYMBOL = 1;
+
 bool mem_pool_init(MemoryPool* pool, size_t capacity) {
     if (pool == NULL) {
         return mem__fail(MEM_ERR_NULL_ARGUMENT);

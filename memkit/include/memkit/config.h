@@ -50,6 +50,10 @@
 #error "MEM_ALIGNMENT must be a power of two between 8 and 4096"
 #endif
 
+#if defined(MEMKIT_BAZEL_THREADS_0) && defined(MEMKIT_BAZEL_THREADS_1)
+#error "this target depends on both //memkit and //memkit:memkit_nothreads: pick one variant"
+#endif
+
 #if defined(_WIN32)
 #error "libmemkit targets POSIX systems"
 #endif
@@ -66,6 +70,18 @@
 #define MEM_ALIGNAS(n) _Alignas(n)
 #endif
 
+/* The variant guard. The layout macros above (MEM_ALIGNMENT, MEM_POINTER_NAME_MAX)
+ * and MEM_THREAD_SAFE must be the same for the library and every file that includes
+ * its headers. The library defines one symbol named after its variant, e.g.
+ * mem_variant_threads1_align8_name32, and every file that includes memkit.h refers
+ * to the one its own settings name, so a mismatch fails at link time ("undefined
+ * reference to mem_variant_threads0_align8_name32") instead of misreading structs.
+ * The macros must be plain decimal numbers for this (-DMEM_ALIGNMENT=64). */
+#define MEM__VARIANT_NAME(threads, alignment, name_max) \
+    mem_variant_threads##threads##_align##alignment##_name##name_max
+#define MEM__VARIANT_EXPAND(threads, alignment, name_max) MEM__VARIANT_NAME(threads, alignment, name_max)
+#define MEM_VARIANT_SYMBOL MEM__VARIANT_EXPAND(MEM_THREAD_SAFE, MEM_ALIGNMENT, MEM_POINTER_NAME_MAX)
+
 #if defined(__GNUC__)
 #define MEM_ATTR_NODISCARD __attribute__((warn_unused_result))
 #define MEM_ATTR_MALLOC __attribute__((malloc))
@@ -78,6 +94,19 @@
 #define MEM_ATTR_ALLOC_SIZE(n)
 #define MEM_ATTR_ALLOC_SIZE2(n, m)
 #define MEM_ATTR_FORMAT(fmt, args)
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/* Defined by the library for its own variant (see MEM_VARIANT_SYMBOL). */
+MEM_API extern const int MEM_VARIANT_SYMBOL;
+#if !defined(MEMKIT_BUILDING) && defined(__GNUC__)
+/* Kept in every object file (`used`), so the reference reaches the linker. */
+static inline __attribute__((used)) const int* mem__variant_guard(void) { return &MEM_VARIANT_SYMBOL; }
+#endif
+#ifdef __cplusplus
+}
 #endif
 
 #endif /* MEMKIT_CONFIG_H */

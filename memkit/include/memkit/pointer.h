@@ -48,6 +48,17 @@ typedef struct MemoryPointer {
     char name[MEM_POINTER_NAME_MAX]; /* diagnostic name, truncated to fit */
 } MemoryPointer;
 
+/* The sizes these headers promise: a 32-byte container header (more only when
+ * MEM_ALIGNMENT asks for more), a handle of whole 64-byte cache lines. */
+#ifdef __cplusplus
+#define MEM__STATIC_ASSERT(cond, message) static_assert(cond, message)
+#else
+#define MEM__STATIC_ASSERT(cond, message) _Static_assert(cond, message)
+#endif
+MEM__STATIC_ASSERT(offsetof(MemoryContainer, data) == (MEM_ALIGNMENT > 32 ? MEM_ALIGNMENT : 32),
+                   "a container header is 32 bytes, or MEM_ALIGNMENT when that is larger");
+MEM__STATIC_ASSERT(sizeof(MemoryPointer) % 64 == 0, "a handle is whole cache lines");
+
 /* Creates an empty handle named `name` (copied, truncated to MEM_POINTER_NAME_MAX-1
  * bytes). `size` is the size the caller intends to allocate, kept for diagnostics; 0
  * means unknown. Returns NULL with MEM_ERR_NULL_ARGUMENT (name), MEM_ERR_SIZE_OVERFLOW
