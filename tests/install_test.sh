@@ -28,6 +28,14 @@ for threads in 1 0; do
     cc -std=c11 examples/quickstart.c -o "$work/quickstart_static$threads" $(pkg-config --cflags memkit) \
         $(pkg-config --static --libs memkit | sed "s|-lmemkit|$prefix/lib/libmemkit.a|")
     [[ "$("$work/quickstart_static$threads")" == "$out" ]] || { echo "FAIL: static build"; exit 1; }
+    # Loadable with dlopen (no initial-exec TLS: no STATIC_TLS flag), and usable so.
+    if readelf -d "$prefix/lib/libmemkit.so" | grep -q STATIC_TLS; then
+        echo "FAIL: libmemkit.so needs static TLS: dlopen may fail"; exit 1
+    fi
+    # shellcheck disable=SC2046
+    cc -std=c11 -Wall -Wextra -Werror tests/dlopen_probe.c -o "$work/dlopen_probe$threads" \
+        $(pkg-config --cflags memkit) -ldl -pthread
+    [[ "$("$work/dlopen_probe$threads" "$prefix/lib/libmemkit.so")" == ok ]] || { echo "FAIL: dlopen"; exit 1; }
     # The variant guard: a consumer built with other layout or variant macros than the
     # library does not link (config.h), whether shared or static.
     other=$((1 - threads))

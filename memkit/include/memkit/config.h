@@ -81,6 +81,9 @@
     mem_variant_threads##threads##_align##alignment##_name##name_max
 #define MEM__VARIANT_EXPAND(threads, alignment, name_max) MEM__VARIANT_NAME(threads, alignment, name_max)
 #define MEM_VARIANT_SYMBOL MEM__VARIANT_EXPAND(MEM_THREAD_SAFE, MEM_ALIGNMENT, MEM_POINTER_NAME_MAX)
+#define MEM__STRINGIFY(x) #x
+#define MEM__STRINGIFY_EXPANDED(x) MEM__STRINGIFY(x)
+#define MEM_VARIANT_SYMBOL_NAME MEM__STRINGIFY_EXPANDED(MEM_VARIANT_SYMBOL)
 
 #if defined(__GNUC__)
 #define MEM_ATTR_NODISCARD __attribute__((warn_unused_result))
@@ -101,8 +104,10 @@ extern "C" {
 #endif
 /* Defined by the library for its own variant (see MEM_VARIANT_SYMBOL). */
 MEM_API extern const int MEM_VARIANT_SYMBOL;
-#if !defined(MEMKIT_BUILDING) && defined(__GNUC__)
-/* Kept in every object file (`used`), so the reference reaches the linker. */
+#if !defined(MEMKIT_BUILDING) && !defined(MEMKIT_NO_VARIANT_GUARD) && defined(__GNUC__)
+/* Kept in every object file (`used`), so the reference reaches the linker. A program
+ * that loads the library with dlopen defines MEMKIT_NO_VARIANT_GUARD and looks the
+ * symbol up instead (dlsym(lib, MEM_VARIANT_SYMBOL_NAME)). */
 static inline __attribute__((used)) const int* mem__variant_guard(void) { return &MEM_VARIANT_SYMBOL; }
 #endif
 #ifdef __cplusplus
