@@ -4,6 +4,10 @@
 // call, and the pool validates.
 #include <gtest/gtest.h>
 
+#include <pthread.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 #include "memkit.h"
@@ -118,3 +122,41 @@ TEST(FailureInjection, EveryFailurePointIsHandledCleanly) {
     mem_set_oom_handler(nullptr);
     EXPECT_GT(runs, 20);  // the workload makes many system allocations
 }
+
+namespace {
+
+// Regression (issue 12): when the thread-specific key cannot be set (no key left in
+// the process), the library reported OUT_OF_MEMORY without calling the OOM handler.
+// Now every call still works through the pool's own cache, the handler hears of
+// each failed attempt, and successful calls leave the error alone. In a child process:
+// the keys are exhausted for good.
+bool WorksWithoutThreadKeys() {
+    static int handler_calls = 0;
+    mem_set_oom_handler([](size_t) { handler_calls++; });
+    pthread_key_t key;
+    int keys = 0;
+    while (pthread_key_create(&key, nullptr) == 0) keys++;
+    if (keys == 0) return false;
+    MemoryPool pool;
+    if (!mem_pool_init(&pool, 8)) return false;
+    mem_clear_error();
+    for (int i = 0; i < 100; i++) {
+        MemoryPointer* p = mem_pointer_create("keyless", 64);
+        if (p == nullptr || !mem_pointer_allocate(p, 64, &pool)) return false;
+        MemoryPointer* s = mem_pointer_share(p, "share");
+        if (s == nullptr || mem_pointer_write(s, &pool) == nullptr) return false;
+        if (!mem_pointer_destroy(p, &pool) || !mem_pointer_destroy(s, &pool)) return false;
+    }
+    bool ok = mem_last_error() == MEM_OK && handler_calls > 0 && mem_pool_validate(&pool);
+    mem_pool_destroy(&pool);
+    std::fprintf(stderr, "handler calls: %d\n", handler_calls);
+    return ok;
+}
+
+TEST(FailureInjection, NoThreadKeyLeftFallsBackOnThePool) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: no thread keys";
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_EXIT(std::exit(WorksWithoutThreadKeys() ? 0 : 1), ::testing::ExitedWithCode(0), "handler calls: [1-9]");
+}
+
+}  // namespace
