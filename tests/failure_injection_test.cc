@@ -160,3 +160,33 @@ TEST(FailureInjection, NoThreadKeyLeftFallsBackOnThePool) {
 }
 
 }  // namespace
+
+namespace {
+
+// Regression (found by fuzzing the nothreads build): the leak report's list of names
+// could not grow, and that failed system allocation never reached the OOM handler.
+TEST(FailureInjection, LeakReportWithoutMemoryForNamesTellsTheHandler) {
+    memkit_test::LogCapture log;
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 8));
+    std::vector<MemoryPointer*> leaked;
+    for (int i = 0; i < 10; i++) {
+        MemoryPointer* p = mem_pointer_create("leaked", 64);
+        ASSERT_TRUE(mem_pointer_allocate(p, 64, &pool));
+        leaked.push_back(p);
+    }
+    oom_calls = 0;
+    mem_set_oom_handler(CountOom);
+    memkit_test::CountingAllocator counting;
+    counting.fail_at = 1;  // the report's first allocation: its list of names
+    counting.Install();
+    mem_pool_destroy(&pool);
+    memkit_test::CountingAllocator::Uninstall();
+    mem_set_oom_handler(nullptr);
+    EXPECT_EQ(counting.failures.load(), oom_calls);
+    EXPECT_EQ(1, oom_calls);
+    EXPECT_TRUE(log.Contains("names unavailable"));
+    for (MemoryPointer* p : leaked) EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+}
+
+}  // namespace

@@ -134,8 +134,9 @@ static inline void mem__cache_revive(mem__cache* cache, MemoryContainer* c, size
 
 /* Gives a released, wiped block back to its page. */
 static inline void mem__cache_put(mem__cache* cache, mem__page* page, MemoryContainer* c) {
-    mem__track_forbid(c->data, page->capacity);
     mem__track_block_released(c);
+    mem__track_allow(c, MEM__CONTAINER_HEADER); /* the header stays the library's */
+    mem__track_forbid(c->data, page->capacity);
     mem__atomic_store_relaxed(&c->refcount, 0u);
     mem__atomic_store_relaxed(&c->shared, 0u);
     mem__atomic_store_relaxed(&c->state, (uint8_t)MEM__STATE_FREE);

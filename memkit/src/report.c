@@ -48,7 +48,8 @@ static void collect_handle(void* object, void* context) {
         size_t capacity = index->capacity ? index->capacity * 2 : 64;
         named_ref* grown = mem__sys_realloc(index->refs, capacity * sizeof *grown);
         if (grown == NULL) {
-            index->incomplete = true;
+            index->incomplete = true; /* the report goes on without the names */
+            mem__out_of_memory_absorbed(capacity * sizeof *grown);
             return;
         }
         index->refs = grown;

@@ -96,10 +96,13 @@ static inline void mem__track_may_read_uninitialised(const void* at, size_t n) {
 }
 
 /* valgrind's leak checker: a handle or container handed to a caller is a heap block
- * of its own (reported when the caller loses it), and stops being one when released. */
+ * of its own (reported when the caller loses it), and stops being one when released.
+ * Created as defined ("zeroed"): its bytes are the library's header fields and a
+ * payload that reads zero. Released, valgrind makes the block inaccessible: the
+ * caller gives back what the library keeps accessible for itself. */
 static inline void mem__track_block_created(const void* at, size_t n) {
 #if defined(MEM__TRACK_VALGRIND)
-    VALGRIND_MALLOCLIKE_BLOCK(at, n, 0, 0);
+    VALGRIND_MALLOCLIKE_BLOCK(at, n, 0, 1);
 #endif
     (void)at;
     (void)n;
