@@ -132,7 +132,7 @@ static void on_write(uv_write_t* request, int status) {
 static void echo(Connection* c, size_t length) {
     Counters* k = &c->server->counters;
     add(&k->bytes_in, length);
-    add(&k->messages, 1);
+    add(&k->reads, 1);
     add(&k->lines, count_lines(buffer_data(c->reading), length));
     EchoWrite* w = malloc(sizeof *w);
     DemoBuffer* writer = w != NULL ? buffer_hand_to_writer(c->reading) : NULL;

@@ -54,6 +54,10 @@ timeout 120 socat -t 30 -T 60 - "TCP:127.0.0.1:$PORT_main" < "$work/in.bin" > "$
 check "64 MB through socat, same sha256" \
     '[[ "$(sha256sum < "$work/in.bin")" == "$(sha256sum < "$work/out.bin")" ]]'
 
+stats main > "$work/stats_after_load.txt"
+check "statistics carry the UTC time and uptime, and count the reads echoed" \
+    'grep -qE "stats\(SIGUSR1\) at 20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z uptime=[0-9]+\.[0-9]s: .* reads=[1-9]" "$work/stats_after_load.txt"'
+
 baseline=$(rss_kb "$PID_main")
 "$abuse" "$PORT_main" stall 268435456 3 > "$work/stall.txt" &
 stall_pid=$!

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buffers.h"
@@ -93,14 +94,24 @@ static int open_listener(const char* host, int* port) {
     return fd;
 }
 
+static uint64_t started_ns; /* uv_hrtime() at start */
+
+/* One statistics block, stamped with the wall-clock time (UTC) and the uptime. */
 static void print_stats(const char* when) {
     Counters* k = &server.counters;
-    printf("stats(%s): buffers=%s connections accepted=%llu refused=%llu active=%lld closed=%llu "
-           "bytes_in=%llu bytes_out=%llu messages=%llu lines=%llu backpressure_pauses=%llu resets=%llu errors=%llu\n",
-           when, buffers_name(), (unsigned long long)atomic_load(&k->accepted),
+    char stamp[32] = "?";
+    time_t now = time(NULL);
+    struct tm utc;
+    if (gmtime_r(&now, &utc) != NULL) {
+        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    }
+    printf("stats(%s) at %s uptime=%.1fs: buffers=%s connections accepted=%llu refused=%llu active=%lld "
+           "closed=%llu bytes_in=%llu bytes_out=%llu reads=%llu lines=%llu backpressure_pauses=%llu resets=%llu "
+           "errors=%llu\n",
+           when, stamp, (double)(uv_hrtime() - started_ns) / 1e9, buffers_name(), (unsigned long long)atomic_load(&k->accepted),
            (unsigned long long)atomic_load(&k->refused), (long long)atomic_load(&k->active),
            (unsigned long long)atomic_load(&k->closed), (unsigned long long)atomic_load(&k->bytes_in),
-           (unsigned long long)atomic_load(&k->bytes_out), (unsigned long long)atomic_load(&k->messages),
+           (unsigned long long)atomic_load(&k->bytes_out), (unsigned long long)atomic_load(&k->reads),
            (unsigned long long)atomic_load(&k->lines), (unsigned long long)atomic_load(&k->backpressure_pauses),
            (unsigned long long)atomic_load(&k->resets), (unsigned long long)atomic_load(&k->errors));
     buffers_report(stdout);
@@ -171,6 +182,7 @@ int main(int argc, char** argv) {
     if (parsed != 0) {
         return parsed == 1 ? 0 : 2;
     }
+    started_ns = uv_hrtime();
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (!buffers_init()) {

@@ -31,7 +31,7 @@ typedef struct Counters {
     atomic_llong active;
     atomic_ullong bytes_in;
     atomic_ullong bytes_out;
-    atomic_ullong messages;
+    atomic_ullong reads; /* reads echoed (a client's message may take several) */
     atomic_ullong lines;
     atomic_ullong backpressure_pauses;
     atomic_ullong resets; /* clients that reset or vanished while we wrote to them */
