@@ -171,6 +171,8 @@ void mem__page_free(mem__page* page) {
             mem__track_allow(c->data, c->size);
             mem__wipe(c->data, c->size);
             mem__track_block_released(c);
+        } else if (c->state == MEM__STATE_REMOTE) {
+            mem__track_block_released(c); /* released elsewhere, never collected */
         }
     }
     release_id(page->id);
