@@ -128,6 +128,7 @@ MemoryPointer* mem__carrier_new(MemoryContainer* c) {
     MemoryPointer* carrier = mem__object_alloc(&mem__handle_kind);
     if (carrier != NULL) {
         mem__track_allow_undefined(carrier, MEM__HANDLE_PUBLIC_BYTES);
+        mem__track_block_created(carrier, sizeof *carrier); /* freed as handles are */
         mem__atomic_store_relaxed(&carrier->pool, (MemoryPool*)NULL);
         mem__atomic_store_relaxed(&carrier->flags, (uint16_t)0);
         carrier->name[0] = '\0';
