@@ -4,7 +4,7 @@
 //               operations it swaps its whole set with the one waiting in a shared
 //               mailbox, so objects made on one thread are freed on another.
 //   xmalloc/T   T/2 producers allocate 64-256 byte objects, write them and pass
-//               them through a ring each to a consumer of their own, which reads and
+//               them in batches of 64 to a consumer of their own, which reads and
 //               frees them: everything is freed on a thread that did not make it.
 // libmemkit runs them with handles (mem_pointer_create + allocate / destroy), the
 // peers with malloc / free. Throughput: operations (larson) or objects (xmalloc)
@@ -84,23 +84,31 @@ uint64_t RunLarson(const ObjectApi& api, int threads, uint64_t ops) {
 
 uint64_t RunXmalloc(const ObjectApi& api, int threads, uint64_t objects) {
     int pairs = threads / 2;
-    std::vector<std::unique_ptr<SpscQueue>> rings;
-    for (int p = 0; p < pairs; p++) rings.emplace_back(new SpscQueue());
-    uint64_t per_pair = objects / static_cast<uint64_t>(pairs);
+    std::vector<std::unique_ptr<BatchChannel>> channels;
+    for (int p = 0; p < pairs; p++) channels.emplace_back(new BatchChannel());
+    constexpr uint64_t kBatch = BatchChannel::kBatchSize;
+    uint64_t batches = objects / static_cast<uint64_t>(pairs) / kBatch;
     return TimeThreads(threads, [&](int index) {
-        SpscQueue& ring = *rings[static_cast<size_t>(index / 2)];
+        BatchChannel& channel = *channels[static_cast<size_t>(index / 2)];
         if (index % 2 == 0) {
             Random random(static_cast<uint64_t>(index) + 7);
-            for (uint64_t i = 0; i < per_pair; i++) {
-                void* object = api.alloc(random.Between(64, 256));
-                std::memset(api.data(object), static_cast<int>(i), 16);
-                ring.PushWaiting(object);
+            for (uint64_t b = 0; b < batches; b++) {
+                BatchChannel::Batch* batch = channel.TakeEmpty();
+                for (uint64_t i = 0; i < kBatch; i++) {
+                    void* object = api.alloc(random.Between(64, 256));
+                    std::memset(api.data(object), static_cast<int>(i), 16);
+                    batch->items[i] = object;
+                }
+                channel.SendFull(batch);
             }
         } else {
-            for (uint64_t i = 0; i < per_pair; i++) {
-                void* object = ring.PopWaiting();
-                Keep(api.data(object)[0]);
-                api.release(object);
+            for (uint64_t b = 0; b < batches; b++) {
+                BatchChannel::Batch* batch = channel.TakeFull();
+                for (void* object : batch->items) {
+                    Keep(api.data(object)[0]);
+                    api.release(object);
+                }
+                channel.ReturnEmpty(batch);
             }
         }
     });

@@ -136,8 +136,9 @@ def server_sections(rep):
     rep.add("## Server traffic between threads", "",
             "**larson**: each thread keeps 1000 live objects of 64-256 B and replaces random ones; every 10,000",
             "operations it swaps its set with the one waiting in a shared mailbox, so objects made on one thread",
-            "are freed on another. **xmalloc**: half the threads make 64-256 B objects and pass them through a",
-            "ring to a consumer each, which frees them. libmemkit uses handles (`mem_pointer_create` + `allocate`,",
+            "are freed on another. **xmalloc**: half the threads make 64-256 B objects and pass them in batches",
+            "of 64 (one handoff per batch, as xmalloc-test does) to a consumer each, which frees them. libmemkit",
+            "uses handles (`mem_pointer_create` + `allocate`,",
             "`mem_pointer_destroy`); the peers malloc and free. Million operations (larson) or objects (xmalloc)",
             "per second over all threads; 2 cores.", "")
     rows = []

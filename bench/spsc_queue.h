@@ -1,5 +1,5 @@
-// spsc_queue.h - a bounded single-producer single-consumer ring for the
-// producer/consumer workloads.
+// spsc_queue.h - a bounded single-producer single-consumer ring, and a channel of
+// object batches over two of them, for the producer/consumer workloads.
 #ifndef MEMKIT_BENCH_SPSC_QUEUE_H
 #define MEMKIT_BENCH_SPSC_QUEUE_H
 
@@ -41,6 +41,35 @@ class SpscQueue {
     void* items_[kCapacity];
     alignas(64) std::atomic<size_t> head_{0};
     alignas(64) std::atomic<size_t> tail_{0};
+};
+
+// Objects handed from one producer to one consumer in batches of kBatchSize, as
+// xmalloc-test does: one handoff per batch, so what is measured is the allocators'
+// cross-thread frees rather than a cache line bouncing per object. At most
+// kBatches batches exist (kBatches * kBatchSize objects in flight); the consumer gives
+// each emptied batch back to the producer.
+class BatchChannel {
+  public:
+    static constexpr size_t kBatchSize = 64;
+    static constexpr size_t kBatches = 16;
+    struct Batch {
+        void* items[kBatchSize];
+    };
+
+    BatchChannel() {
+        for (Batch& batch : batches_) empty_.PushWaiting(&batch);
+    }
+    // Producer side: an empty batch to fill, then the filled batch.
+    Batch* TakeEmpty() { return static_cast<Batch*>(empty_.PopWaiting()); }
+    void SendFull(Batch* batch) { full_.PushWaiting(batch); }
+    // Consumer side: a full batch, then the emptied batch back.
+    Batch* TakeFull() { return static_cast<Batch*>(full_.PopWaiting()); }
+    void ReturnEmpty(Batch* batch) { empty_.PushWaiting(batch); }
+
+  private:
+    Batch batches_[kBatches];
+    SpscQueue full_;
+    SpscQueue empty_;
 };
 
 }  // namespace bench
