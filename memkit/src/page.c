@@ -65,12 +65,22 @@ static void release_id(uint32_t id) {
     mem__mutex_unlock(&table_mutex);
 }
 
+/* Where payloads start. The first block's data begins on a cache line, and blocks of
+ * 32 bytes or more are 32 bytes apart at least, so every payload of those sizes is
+ * 32-byte aligned: the caller's vector stores and the wipe's never straddle two cache
+ * lines (with 8-byte alignment half of a 1 KiB memset's 32-byte stores did, and a
+ * lifecycle at 1 KiB took 34 ns instead of 20: bench/compare --filter lifecycle). */
+#define FIRST_DATA_ALIGNMENT (MEM_ALIGNMENT > 64 ? MEM_ALIGNMENT : 64)
+#define WIDE_STRIDE_ALIGNMENT (MEM_ALIGNMENT > 32 ? MEM_ALIGNMENT : 32)
+
 size_t mem__block_stride(unsigned size_class) {
-    return mem__align_up(MEM__CONTAINER_HEADER + mem__class_capacity(size_class) + MEM__REDZONE, MEM_ALIGNMENT);
+    size_t capacity = mem__class_capacity(size_class);
+    size_t alignment = capacity >= 32 ? WIDE_STRIDE_ALIGNMENT : MEM_ALIGNMENT;
+    return mem__align_up(MEM__CONTAINER_HEADER + capacity + MEM__REDZONE, alignment);
 }
 
 /* Bytes from the start of a page's allocation to its first block, at most. */
-static size_t header_room(void) { return mem__align_up(sizeof(mem__page), 16) + MEM_ALIGNMENT; }
+static size_t header_room(void) { return mem__align_up(sizeof(mem__page), 16) + FIRST_DATA_ALIGNMENT; }
 
 size_t mem__page_bytes_for(unsigned size_class, bool single) {
     size_t stride = mem__block_stride(size_class);
@@ -97,7 +107,9 @@ unsigned mem__page_order(size_t bytes) {
  * inaccessible in tracking builds. */
 static void format(mem__page* page, unsigned size_class, bool single) {
     unsigned char* start = (unsigned char*)page + sizeof(mem__page);
-    unsigned char* blocks = (unsigned char*)mem__align_up((uintptr_t)start, MEM_ALIGNMENT);
+    unsigned char* blocks =
+        (unsigned char*)mem__align_up((uintptr_t)start + MEM__CONTAINER_HEADER, FIRST_DATA_ALIGNMENT) -
+        MEM__CONTAINER_HEADER;
     size_t stride = mem__block_stride(size_class);
     size_t room = page->bytes - (size_t)(blocks - (unsigned char*)page->raw);
     page->size_class = (uint8_t)size_class;
