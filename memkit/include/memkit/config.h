@@ -26,7 +26,7 @@
 /* DEBUG_MEMORY_MANAGER is left undefined unless asked for (the seed tests it with
  * #ifdef). Defined as 1 it turns on internal assertions and debug-level logging. */
 
-/* Orphan bytes a pool keeps for reuse before it frees released containers instead.
+/* Page bytes of orphans a pool's stock keeps for reuse before it frees pages instead.
  * Per pool; change it at run time with mem_pool_set_orphan_budget. */
 #ifndef MEM_POOL_ORPHAN_BUDGET
 #define MEM_POOL_ORPHAN_BUDGET (64u * 1024u * 1024u)

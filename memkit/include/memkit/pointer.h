@@ -2,8 +2,13 @@
  * memkit/pointer.h - MemoryPointer handles over reference-counted, copy-on-write
  * MemoryContainers.
  *
- * Threading: a container may be shared by handles used on different threads. One
- * handle is used by one thread at a time (share it to hand it to another thread).
+ * Threading: a container may be shared by handles used on different threads. A handle
+ * has one mutating user at a time (allocate, write, publish, destroy); any number of
+ * threads may share it at once, but not while another thread mutates it (debug builds
+ * refuse that overlap with MEM_ERR_WRONG_THREAD). Hand a handle to another thread by
+ * sharing it there, or let readers snapshot a buffer its owner keeps changing by
+ * publishing it (mem_pointer_publish): shares and reads of a published pointer are
+ * safe alongside its publishes. A handle may be destroyed on any thread.
  */
 #ifndef MEMKIT_POINTER_H
 #define MEMKIT_POINTER_H
@@ -82,10 +87,12 @@ MEM_API MEM_ATTR_NODISCARD bool mem_pointer_allocate(MemoryPointer* ptr, size_t 
  * destroyed then). Returns true when the handle was destroyed. Thread-safe. */
 MEM_API bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool);
 
-/* A new handle named `name` to `src`'s container; refcount + 1. Errors: NULL
- * argument, MEM_ERR_INVALID_POINTER, MEM_ERR_NOT_ALLOCATED, MEM_ERR_INVALID_POOL (its
- * pool was destroyed), MEM_ERR_REFCOUNT_OVERFLOW, MEM_ERR_OUT_OF_MEMORY. Thread-safe
- * (src must not be destroyed concurrently). */
+/* A new handle named `name` to `src`'s container; refcount + 1. The caller owns the
+ * new handle and may use or destroy it on any thread. Errors: NULL argument,
+ * MEM_ERR_INVALID_POINTER, MEM_ERR_NOT_ALLOCATED, MEM_ERR_INVALID_POOL (its pool was
+ * destroyed), MEM_ERR_REFCOUNT_OVERFLOW, MEM_ERR_OUT_OF_MEMORY. Threading: any thread,
+ * alongside other shares of `src`, not alongside a mutating call on `src` (see above;
+ * a published `src` may be shared alongside its publishes). */
 MEM_API MEM_ATTR_NODISCARD MemoryPointer* mem_pointer_share(const MemoryPointer* src, const char* name);
 
 /* Writable data of `ptr`: when its container is shared, first copies it into a new

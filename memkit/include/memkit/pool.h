@@ -1,5 +1,8 @@
 /*
- * memkit/pool.h - MemoryPool: the registry of every container a pool created.
+ * memkit/pool.h - MemoryPool: the registry of every page of containers a pool made.
+ * Containers live in pages (one system allocation carved into equal blocks; a large
+ * container is a page of its own) owned by the thread caches of the threads that use
+ * the pool, and by the pool's own stock (docs/threading.md).
  *
  * A pool may be used from many threads at once (MEM_THREAD_SAFE=1). Init and destroy
  * are not concurrent operations: initialize before sharing the pool, destroy after
@@ -29,28 +32,31 @@ typedef struct MemoryPool {
     uint32_t magic;
 } MemoryPool;
 
-/* A snapshot of a pool. Bytes are container capacities (what the pool holds), not
- * the sizes callers asked for. */
+/* A snapshot of a pool. Container bytes are capacities (what the pool holds), not the
+ * sizes callers asked for. An orphan is a released, wiped block kept for reuse: a free
+ * block in a page of a thread cache ("cached") or of the pool's stock. */
 typedef struct MemPoolStats {
     size_t live_containers;     /* containers with at least one handle */
     size_t live_bytes;
-    size_t orphaned_containers; /* released, wiped, kept for reuse (bins + thread caches) */
+    size_t orphaned_containers; /* released, wiped, kept for reuse (stock + thread caches) */
     size_t orphaned_bytes;
     size_t cached_containers;   /* the part of the orphans held in thread caches */
-    size_t peak_bytes;          /* highest live + orphaned bytes seen */
-    size_t registry_capacity;   /* registry slots currently allocated */
-    size_t orphan_budget;       /* orphan bytes kept before releases free instead */
+    size_t peak_bytes;          /* most bytes of pages (system allocations) the pool held at once */
+    size_t registry_capacity;   /* registry slots (one per page) currently allocated */
+    size_t orphan_budget;       /* page bytes the pool's stock may keep (see set_orphan_budget) */
     uint64_t reuse_hits;        /* allocations served by an orphan */
     uint64_t reuse_misses;      /* allocations that needed a new container */
-    uint64_t cache_hits;        /* thread-cache pops and pushes that took no lock */
-    uint64_t cache_misses;      /* thread-cache operations that went to the pool */
-    uint64_t cache_exchanges;   /* batches moved between thread caches and the pool */
+    uint64_t cache_hits;        /* thread-cache allocations and releases that took no lock */
+    uint64_t cache_misses;      /* thread-cache allocations that needed a page from the pool */
+    uint64_t cache_exchanges;   /* pages moved between thread caches and the pool's stock */
     uint64_t lock_acquisitions; /* times the pool mutex was taken */
-    uint64_t orphans_freed;     /* orphans freed by the budget or mem_pool_trim */
+    uint64_t orphans_freed;     /* orphans freed with their pages (budget, trim, thread exit) */
 } MemPoolStats;
 
-/* Initializes `pool` with room for `capacity` containers before the registry grows
- * (0 means MEM_POOL_DEFAULT_CAPACITY). The registry never shrinks below it.
+/* Initializes `pool` with a registry of `capacity` page slots before it grows (0 means
+ * MEM_POOL_DEFAULT_CAPACITY); it never shrinks below that. Not concurrent with any
+ * other use of `pool`; initialising a pool that is already initialised is refused
+ * (MEM_ERR_ALREADY_INITIALIZED) and leaves it working.
  * Errors: NULL pool (MEM_ERR_NULL_ARGUMENT), capacity too large
  * (MEM_ERR_SIZE_OVERFLOW), no memory (MEM_ERR_OUT_OF_MEMORY, OOM handler called).
  * On failure the pool is left invalid and needs no destroy. */
@@ -63,25 +69,33 @@ MEM_API MEM_ATTR_NODISCARD bool mem_pool_init(MemoryPool* pool, size_t capacity)
  * nothing else. Call it once no other thread uses the pool. */
 MEM_API void mem_pool_destroy(MemoryPool* pool);
 
-/* Frees every orphan (global bins and every thread's cache). Returns the number of
- * bytes released to the system, 0 with MEM_ERR_INVALID_POOL on a bad pool.
- * Thread-safe. */
+/* Gives back to the system every page with no live container: the pool's stock and
+ * every thread cache's empty pages and released large containers (free blocks in a
+ * page that still holds a live container stay with it). Returns the bytes released,
+ * 0 with MEM_ERR_INVALID_POOL on a bad pool. Thread-safe: each owner thread waits only
+ * while its own cache's spares are taken. */
 MEM_API size_t mem_pool_trim(MemoryPool* pool);
 
-/* Sets the orphan byte budget (default MEM_POOL_ORPHAN_BUDGET); releases that would
- * pass it free the container instead of keeping it. 0 keeps no orphans. Orphans
- * already over a lowered budget are freed now. Thread-safe. */
+/* Sets the orphan budget (default MEM_POOL_ORPHAN_BUDGET): the page bytes the pool's
+ * stock keeps for reuse; pages beyond it are freed when they come back. Each thread
+ * cache also keeps a bounded few spares (MEM_THREAD_CACHE_EMPTY_PAGES small pages,
+ * MEM_THREAD_CACHE_LARGE_BYTES of large containers). 0 keeps no orphan anywhere: each
+ * container then gets a page of its own, freed when it is released. A lowered budget
+ * applies at once. Errors: invalid pool. Thread-safe. */
 MEM_API bool mem_pool_set_orphan_budget(MemoryPool* pool, size_t bytes);
 
-/* Fills `stats` with a consistent snapshot (the pool and every thread cache are
- * locked while it is taken). Errors: NULL argument, invalid pool. Thread-safe. */
+/* Fills `stats` with a consistent snapshot: every thread cache of the pool is frozen
+ * at once for a moment (owner threads wait at most that long) and what other threads
+ * handed back is collected first. Errors: NULL argument, invalid pool. Thread-safe. */
 MEM_API bool mem_pool_stats(MemoryPool* pool, MemPoolStats* stats);
 
-/* Checks every invariant: registry slots and indices, magic values, states, refcount
- * ranges, byte and count totals, orphan bins and their bitmap, thread caches, wiped
- * orphans. Each failure is logged (MEM_LOG_ERROR) naming the invariant and the
- * container; returns false with MEM_ERR_CORRUPTED if any failed, MEM_ERR_INVALID_POOL
- * for an invalid or destroyed pool. Takes a consistent snapshot; thread-safe. */
+/* Checks every invariant: registry slots and page indices, page headers and lists,
+ * magic values, states, refcount ranges, free lists, byte and count totals, bins and
+ * their bitmaps, thread caches, and that every orphan's bytes are wiped. Each failure
+ * is logged (MEM_LOG_ERROR) naming the invariant and the container or page; returns
+ * false with MEM_ERR_CORRUPTED if any failed, MEM_ERR_INVALID_POOL for an invalid or
+ * destroyed pool. Thread-safe: pages are checked in batches, each under one short
+ * freeze of every cache, and orphans' bytes are read with nothing frozen. */
 MEM_API bool mem_pool_validate(MemoryPool* pool);
 
 /* Prints a summary of the pool to stdout; with `detailed`, how snapshots reach the
