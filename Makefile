@@ -2,30 +2,43 @@
 #   make install PREFIX=/usr/local           (thread-safe; needs liburcu-dev)
 #   make install PREFIX=/opt/memkit THREAD_SAFE=0
 # Installs lib/libmemkit.a, lib/libmemkit.so.$(VERSION) (soname libmemkit.so.$(MAJOR)),
-# include/memkit.h + include/memkit/*.h and lib/pkgconfig/memkit.pc.
-VERSION := 0.1.0
-MAJOR := 0
+# include/memkit.h + include/memkit/*.h (so <memkit.h> and <memkit/memkit.h> both work)
+# and lib/pkgconfig/memkit.pc. Each variant builds in a directory of its own, and
+# memkit.pc is written for the prefix of each install, so the lines above can run one
+# after the other. The version is memkit/include/memkit/version.h's; the compiler
+# flags are Bazel's (memkit/cflags.sh).
+VERSION := $(shell sed -n 's/^\#define MEMKIT_VERSION_STRING "\(.*\)"/\1/p' memkit/include/memkit/version.h)
+MAJOR := $(firstword $(subst ., ,$(VERSION)))
 PREFIX ?= /usr/local
 THREAD_SAFE ?= 1
 CC ?= cc
-BUILD ?= build/make
+BUILD ?= build/make/threads$(THREAD_SAFE)
 LIBDIR := $(PREFIX)/lib
 INCLUDEDIR := $(PREFIX)/include
 
 SRCS := $(wildcard memkit/src/*.c)
 OBJS := $(SRCS:memkit/src/%.c=$(BUILD)/%.o)
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := $(CFLAGS) -std=c11 -Wall -Wextra -Werror -fPIC -fvisibility=hidden -DMEMKIT_BUILDING \
-              -DMEM_THREAD_SAFE=$(THREAD_SAFE) -Imemkit/include
+ALL_CFLAGS := $(CFLAGS) $(shell sh memkit/cflags.sh) -fPIC -DMEM_THREAD_SAFE=$(THREAD_SAFE) -Imemkit/include
 ifeq ($(THREAD_SAFE),0)
 LIBS :=
 PC_CFLAGS := -DMEM_THREAD_SAFE=0
+PC_REQUIRES :=
+PC_PRIVATE :=
 else
 LIBS := -lurcu-bp -lurcu-common -pthread
 PC_CFLAGS :=
+# liburcu through its own .pc where it has one.
+ifeq ($(shell pkg-config --exists liburcu-bp 2>/dev/null && echo yes),yes)
+PC_REQUIRES := liburcu-bp
+PC_PRIVATE := -pthread
+else
+PC_REQUIRES :=
+PC_PRIVATE := $(LIBS)
+endif
 endif
 
-.PHONY: all install clean
+.PHONY: all install clean FORCE
 all: $(BUILD)/libmemkit.a $(BUILD)/libmemkit.so.$(VERSION) $(BUILD)/memkit.pc
 
 $(BUILD)/%.o: memkit/src/%.c $(wildcard memkit/src/*.h memkit/include/*.h memkit/include/memkit/*.h)
@@ -39,11 +52,13 @@ $(BUILD)/libmemkit.a: $(OBJS)
 $(BUILD)/libmemkit.so.$(VERSION): $(OBJS)
 	$(CC) -shared -Wl,-soname,libmemkit.so.$(MAJOR) -o $@ $^ $(LIBS)
 
-$(BUILD)/memkit.pc: Makefile
+# Written on every run: it names the prefix of this install.
+$(BUILD)/memkit.pc: FORCE
 	@mkdir -p $(BUILD)
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
 	  'Name: memkit' 'Description: memory management for multithreaded servers' 'Version: $(VERSION)' \
-	  'Cflags: -I$${includedir} $(PC_CFLAGS)' 'Libs: -L$${libdir} -lmemkit' 'Libs.private: $(LIBS)' > $@
+	  'Requires.private: $(PC_REQUIRES)' 'Cflags: -I$${includedir} $(PC_CFLAGS)' \
+	  'Libs: -L$${libdir} -lmemkit' 'Libs.private: $(PC_PRIVATE)' > $@
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/memkit

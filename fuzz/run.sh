@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 seconds="${1:-45}"; seconds_nothreads="${2:-15}"; jobs="${3:-1}"
 out=build/fuzz
 mkdir -p "$out"
-flags=(-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -Wall -Wextra -Werror -Imemkit/include -DMEMKIT_BUILDING)
+# The library's own flags (memkit/cflags.sh: Bazel's list), then the fuzzing ones.
+read -ra library_flags <<<"$(sh memkit/cflags.sh)"
+flags=("${library_flags[@]}" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+       -Imemkit/include)
 clang "${flags[@]}" memkit/src/*.c fuzz/api_fuzzer.c -lurcu-bp -lurcu-common -pthread -o "$out/api_fuzzer"
 clang "${flags[@]}" -DMEM_THREAD_SAFE=0 memkit/src/*.c fuzz/api_fuzzer.c -o "$out/api_fuzzer_nothreads"
 export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1:malloc_limit_mb=4096"

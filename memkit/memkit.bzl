@@ -2,8 +2,8 @@
 
 load("@rules_cc//cc:defs.bzl", "cc_library")
 
-# The warning set and flags of every build of the library (Bazel, make, fuzzing and
-# coverage read the same list: tools/cflags.txt).
+# The warning set and flags of every build of the library: Bazel's, and through
+# memkit/cflags.sh the Makefile's, the fuzz build's and the coverage build's.
 MEMKIT_COPTS = [
     "-std=c11",
     "-Wall",

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 bash third_party/install_packages.sh lcov >/dev/null
 out=build/coverage
 rm -rf "$out"; mkdir -p "$out/obj"
-cflags=(-std=c11 -O0 -g --coverage -fprofile-update=atomic -Imemkit/include -DMEMKIT_BUILDING -D_DEFAULT_SOURCE)
+read -ra library_flags <<<"$(sh memkit/cflags.sh)"  # Bazel's list of the library's flags
+cflags=("${library_flags[@]}" -O0 -g --coverage -fprofile-update=atomic -Imemkit/include -D_DEFAULT_SOURCE)
 for src in memkit/src/*.c; do
     gcc "${cflags[@]}" -c "$src" -o "$out/obj/$(basename "${src%.c}").o"
 done

@@ -17,8 +17,18 @@ for threads in 1 0; do
         $(pkg-config --cflags --libs memkit)
     out=$(LD_LIBRARY_PATH="$prefix/lib" "$work/quickstart$threads")
     [[ "$out" == "Allocated 1024 bytes, stored: 42." ]] || { echo "FAIL: printed '$out'"; exit 1; }
-    soname=$(objdump -p "$prefix/lib/libmemkit.so.0.1.0" | awk '/SONAME/ {print $2}')
-    [[ "$soname" == "libmemkit.so.0" ]] || { echo "FAIL: soname '$soname'"; exit 1; }
+    # One version everywhere: the header, the file name, the soname, memkit.pc and
+    # what the loaded library reports.
+    version=$(sed -n 's/^#define MEMKIT_VERSION_STRING "\(.*\)"/\1/p' memkit/include/memkit/version.h)
+    soname=$(objdump -p "$prefix/lib/libmemkit.so.$version" | awk '/SONAME/ {print $2}')
+    [[ "$soname" == "libmemkit.so.${version%%.*}" ]] || { echo "FAIL: soname '$soname' for version $version"; exit 1; }
+    [[ "$(pkg-config --modversion memkit)" == "$version" ]] || { echo "FAIL: memkit.pc version"; exit 1; }
+    printf '#include <memkit/memkit.h>\n#include <stdio.h>\nint main(void) { puts(mem_version_string()); return 0; }\n' \
+        > "$work/version.c"
+    # shellcheck disable=SC2046
+    cc -std=c11 -Wall -Werror "$work/version.c" -o "$work/version$threads" $(pkg-config --cflags --libs memkit)
+    loaded=$(LD_LIBRARY_PATH="$prefix/lib" "$work/version$threads")
+    [[ "$loaded" == "$version" ]] || { echo "FAIL: the installed library says $loaded, the header $version"; exit 1; }
     # Only the API is exported.
     if nm -D --defined-only "$prefix/lib/libmemkit.so" | awk '{print $3}' | grep -vE '^mem_[a-z]' | grep -q .; then
         echo "FAIL: non-API symbols exported:"; nm -D --defined-only "$prefix/lib/libmemkit.so" | grep -v ' mem_'; exit 1
@@ -49,6 +59,20 @@ for threads in 1 0; do
     done
     echo "ok: make install (THREAD_SAFE=$threads) + pkg-config: $out (soname $soname); mismatched variants refused at link time"
 done
+# The README's two install lines, as written, one after the other into one prefix: the
+# second installs the single-threaded variant (its objects and memkit.pc are its own).
+one="$work/one-prefix"
+while read -r line; do
+    line=${line%%#*}
+    # shellcheck disable=SC2086
+    make -s ${line#make } PREFIX="$one" >/dev/null  # the Makefile's own build directories
+done < <(grep -E '^make install PREFIX=' README.md)
+[[ $(grep -cE '^make install PREFIX=' README.md) -eq 2 ]] || { echo "FAIL: the README's install lines changed"; exit 1; }
+nm -D --defined-only "$one/lib/libmemkit.so" | grep -q mem_variant_threads0_ ||
+    { echo "FAIL: the README's second install line did not leave the single-threaded library"; exit 1; }
+[[ "$(PKG_CONFIG_PATH="$one/lib/pkgconfig" pkg-config --cflags memkit)" == *"-DMEM_THREAD_SAFE=0"* ]] ||
+    { echo "FAIL: memkit.pc of the second install line does not ask for MEM_THREAD_SAFE=0"; exit 1; }
+echo "ok: the README's install lines, one after the other, install what they say"
 # A Bazel target that depends on both the thread-safe and the single-threaded library
 # gets both variants' marks (memkit/memkit.bzl) and does not compile.
 if log=$(cc -std=c11 -fsyntax-only -Imemkit/include -DMEMKIT_BAZEL_THREADS_1 -DMEMKIT_BAZEL_THREADS_0 \

@@ -15,10 +15,6 @@
 #include "memkit/pointer.h"
 #include "memkit/arena.h"
 #include "memkit/rcu.h"
-
-#define MEMKIT_VERSION_MAJOR 0
-#define MEMKIT_VERSION_MINOR 1
-#define MEMKIT_VERSION_PATCH 0
-#define MEMKIT_VERSION_STRING "0.1.0"
+#include "memkit/version.h"
 
 #endif /* MEMKIT_H */
