@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs missing packages, then runs every test in the
 # default build and in the nothreads, debug, asan, ubsan and tsan configurations,
-# runs every test built with clang (-Werror) too, builds and runs the separate consumer
+# runs every test built with clang (-Werror) too, lints the Bazel files (buildifier),
+# builds and runs the separate consumer
 # workspace (examples/consumer), checks `make install` + pkg-config, fuzzes for a
 # minute (fuzz/run.sh), runs the tests under valgrind and measures coverage.
 # Ends with "N passed, N failed".
@@ -39,6 +40,7 @@ run asan bazel test --config=asan //...
 run ubsan bazel test --config=ubsan //...
 run tsan bazel test --config=tsan //...
 run clang bazel test --config=clang //...
+run buildifier bash tests/buildifier_lint.sh
 run consumer-workspace consumer
 run make-install-pkg-config bash tests/install_test.sh
 run fuzz bash fuzz/run.sh 45 15

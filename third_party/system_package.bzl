@@ -21,7 +21,9 @@ def _system_package_impl(ctx):
         directory = "include%d" % len(includes)
         ctx.symlink(flag[2:], directory)
         includes.append(directory)
-    ctx.file("BUILD.bazel", """cc_library(
+    ctx.file("BUILD.bazel", """load("@rules_cc//cc:defs.bzl", "cc_library")
+
+cc_library(
     name = "{name}",
     hdrs = glob([d + "/**/*.h" for d in {includes}]),
     includes = {includes},
