@@ -89,7 +89,6 @@ mem__page* mem__page_new(struct mem__pool_state* st, unsigned size_class, bool s
 /* Lays an empty page out again for another size class of the same page size. */
 void mem__page_reformat(mem__page* page, unsigned size_class);
 MemoryContainer* mem__page_block(const mem__page* page, uint32_t index);
-uint32_t mem__page_block_index(const mem__page* page, const MemoryContainer* c);
 /* The next never-used block, header set and payload zeroed, or NULL. */
 MemoryContainer* mem__page_carve(mem__page* page);
 /* Wipes what live blocks hold, releases the id and frees the allocation. */

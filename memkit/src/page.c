@@ -154,10 +154,6 @@ MemoryContainer* mem__page_block(const mem__page* page, uint32_t index) {
     return (MemoryContainer*)(page->blocks + (size_t)index * page->stride);
 }
 
-uint32_t mem__page_block_index(const mem__page* page, const MemoryContainer* c) {
-    return (uint32_t)(((const unsigned char*)c - page->blocks) / page->stride);
-}
-
 MemoryContainer* mem__page_carve(mem__page* page) {
     if (page->carved == page->block_count) {
         return NULL;
