@@ -7,7 +7,8 @@
 #ifndef MEMKIT_INTERNAL_H
 #define MEMKIT_INTERNAL_H
 
-/* explicit_bzero and friends under -std=c11; this header comes first in every file. */
+/* POSIX and GNU declarations (strnlen, syscall, ...) under -std=c11; this header comes
+ * first in every file. */
 #ifndef _DEFAULT_SOURCE
 #define _DEFAULT_SOURCE 1
 #endif
