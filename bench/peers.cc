@@ -14,7 +14,7 @@ namespace {
 
 struct PeerLibrary {
     const char* name;
-    const char* soname;
+    std::vector<const char*> sonames;  // tried in order: Debian 12's first, then newer ones
     const char* malloc_symbol;
     const char* free_symbol;
 };
@@ -23,10 +23,18 @@ struct PeerLibrary {
 // handle (RTLD_LOCAL keeps them out of the process's symbol scope), mimalloc's and
 // tcmalloc's prefixed ones.
 const PeerLibrary kPeers[] = {
-    {"jemalloc", "libjemalloc.so.2", "malloc", "free"},
-    {"mimalloc", "libmimalloc.so.2", "mi_malloc", "mi_free"},
-    {"tcmalloc", "libtcmalloc_minimal.so.4", "tc_malloc", "tc_free"},
+    {"jemalloc", {"libjemalloc.so.2"}, "malloc", "free"},
+    {"mimalloc", {"libmimalloc.so.2", "libmimalloc.so.3"}, "mi_malloc", "mi_free"},
+    {"tcmalloc", {"libtcmalloc_minimal.so.4", "libtcmalloc.so.4"}, "tc_malloc", "tc_free"},
 };
+
+void* OpenFirst(const std::vector<const char*>& sonames) {
+    for (const char* soname : sonames) {
+        void* handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+        if (handle != nullptr) return handle;
+    }
+    return nullptr;
+}
 
 constexpr const char* kTunable = "glibc.rtld.optional_static_tls=65536";
 
@@ -37,7 +45,7 @@ std::vector<MallocApi> GlibcOnly() { return {{"glibc", std::malloc, std::free}};
 std::vector<MallocApi> LoadPeers(std::vector<std::string>* missing) {
     std::vector<MallocApi> peers = GlibcOnly();
     for (const PeerLibrary& peer : kPeers) {
-        void* handle = dlopen(peer.soname, RTLD_NOW | RTLD_LOCAL);
+        void* handle = OpenFirst(peer.sonames);
         void* m = handle != nullptr ? dlsym(handle, peer.malloc_symbol) : nullptr;
         void* f = handle != nullptr ? dlsym(handle, peer.free_symbol) : nullptr;
         if (m == nullptr || f == nullptr) {

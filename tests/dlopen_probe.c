@@ -1,10 +1,11 @@
 /*
  * dlopen_probe.c - loads libmemkit with dlopen (as a plugin host or an interpreter
  * would), resolves the API with dlsym and runs pools, shares, copy-on-write, arenas
- * and a second thread through it. Regression (issue 12): a library built with
- * initial-exec TLS may fail to load this way ("cannot allocate memory in static TLS
- * block"); tests/install_test.sh runs this against the installed library and checks it
- * carries no STATIC_TLS flag. Usage: dlopen_probe PATH_TO_LIBMEMKIT_SO. Prints "ok".
+ * and (for the thread-safe library) a second thread through it. Regression (issue
+ * 12): a library built with initial-exec TLS may fail to load this way ("cannot
+ * allocate memory in static TLS block"); tests/install_test.sh runs this against the
+ * installed library and checks it carries no STATIC_TLS flag.
+ * Usage: dlopen_probe PATH_TO_LIBMEMKIT_SO. Prints "ok".
  */
 #define _POSIX_C_SOURCE 200809L
 #define MEMKIT_NO_VARIANT_GUARD 1 /* not linked: the variant is checked with dlsym */
@@ -98,12 +99,17 @@ int main(int argc, char** argv) {
         return 1;
     }
     bool in_thread = false;
+#if MEM_THREAD_SAFE
     pthread_t thread;
     if (pthread_create(&thread, NULL, thread_main, &in_thread) != 0) {
         return 1;
     }
     bool here = work();
     pthread_join(thread, NULL);
+#else /* the single-threaded library: one thread only, the same work twice */
+    bool here = work();
+    thread_main(&in_thread);
+#endif
     ok = here && in_thread && api.pool_validate(&pool);
     api.pool_destroy(&pool);
     puts(ok ? "ok" : "FAILED");

@@ -23,6 +23,10 @@ for threads in 1 0; do
     soname=$(objdump -p "$prefix/lib/libmemkit.so.$version" | awk '/SONAME/ {print $2}')
     [[ "$soname" == "libmemkit.so.${version%%.*}" ]] || { echo "FAIL: soname '$soname' for version $version"; exit 1; }
     [[ "$(pkg-config --modversion memkit)" == "$version" ]] || { echo "FAIL: memkit.pc version"; exit 1; }
+    module_version=$(sed -n 's/^    version = "\(.*\)",$/\1/p' MODULE.bazel)
+    [[ "$module_version" == "$version" ]] || { echo "FAIL: MODULE.bazel says $module_version"; exit 1; }
+    grep -q "bazel_dep(name = \"libmemkit\", version = \"$version\")" examples/consumer_bzlmod/MODULE.bazel ||
+        { echo "FAIL: examples/consumer_bzlmod asks for another version"; exit 1; }
     printf '#include <memkit/memkit.h>\n#include <stdio.h>\nint main(void) { puts(mem_version_string()); return 0; }\n' \
         > "$work/version.c"
     # shellcheck disable=SC2046

@@ -2,9 +2,10 @@
 # The whole test suite: installs missing packages, then runs every test in the
 # default build and in the nothreads, debug, asan, ubsan and tsan configurations,
 # runs every test built with clang (-Werror) too, lints the Bazel files (buildifier),
-# builds and runs the separate consumer
-# workspace (examples/consumer), checks `make install` + pkg-config, fuzzes for a
-# minute (fuzz/run.sh), runs the tests under valgrind and measures coverage.
+# builds and runs the separate consumer workspace (examples/consumer), builds and
+# tests the module with Debian's Bazel 7 in a chroot and runs the bzlmod consumer
+# (tests/modern_bazel.sh), checks `make install` + pkg-config, fuzzes for a minute
+# (fuzz/run.sh), runs the tests under valgrind and measures coverage.
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +43,7 @@ run tsan bazel test --config=tsan //...
 run clang bazel test --config=clang //...
 run buildifier bash tests/buildifier_lint.sh
 run consumer-workspace consumer
+run modern-bazel-bzlmod bash tests/modern_bazel.sh
 run make-install-pkg-config bash tests/install_test.sh
 run fuzz bash fuzz/run.sh 45 15
 run valgrind bash tests/valgrind.sh

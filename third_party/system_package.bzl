@@ -8,6 +8,13 @@ declared inputs like any other; its link flags come from pkg-config --libs.
 def _words(text):
     return [word for word in text.replace("\n", " ").split(" ") if word]
 
+def _target_name(repository_name):
+    """The repository's apparent name, which names its library target.
+
+    bzlmod gives a repository a canonical name such as `_main~system_packages~glib`
+    (Bazel 7) or `+system_packages+glib`; WORKSPACE mode the plain name."""
+    return repository_name.split("~")[-1].split("+")[-1]
+
 def _system_package_impl(ctx):
     pkg_config = ctx.which("pkg-config")
     if pkg_config == None:
@@ -30,10 +37,23 @@ cc_library(
     linkopts = {linkopts},
     visibility = ["//visibility:public"],
 )
-""".format(name = ctx.attr.name, includes = repr(includes), linkopts = repr(_words(libs.stdout))))
+""".format(name = _target_name(ctx.name), includes = repr(includes), linkopts = repr(_words(libs.stdout))))
 
 system_package = repository_rule(
     implementation = _system_package_impl,
     attrs = {"package": attr.string(mandatory = True, doc = "the pkg-config name")},
     local = True,
 )
+
+# The system libraries the benchmarks link against, by repository name: declared by
+# the WORKSPACE (bench_system_packages()) and, under bzlmod, by the module extension
+# in system_packages_extension.bzl.
+BENCH_PACKAGES = {
+    "apr": "apr-1",
+    "glib": "glib-2.0",
+    "talloc": "talloc",
+}
+
+def bench_system_packages():
+    for name, package in BENCH_PACKAGES.items():
+        system_package(name = name, package = package)
