@@ -77,7 +77,7 @@ echo "=== examples/consumer_bzlmod: bazel_dep(name = \"libmemkit\") + local_path
 if out=$(in_chroot /src/libmemkit/examples/consumer_bzlmod \
         bazel --bazelrc=/opt/memkit-bzlmod.rc run //:echo_buffers 2>&1); then
     echo "$out" | tail -1
-    [[ "$out" == *"through bzlmod: ok"* ]] || status=1
+    [[ "$out" == *"as a dependency: ok"* ]] || status=1
 else
     echo "$out" | tail -20; status=1
 fi

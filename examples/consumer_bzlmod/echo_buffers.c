@@ -33,6 +33,6 @@ int main(void) {
     MemPoolStats stats;
     ok = mem_pool_validate(&pool) && mem_pool_stats(&pool, &stats) && stats.live_containers == 0 && ok;
     mem_pool_destroy(&pool);
-    printf("libmemkit %s through bzlmod: %s\n", mem_version_string(), ok ? "ok" : "FAILED");
+    printf("libmemkit %s as a dependency: %s\n", mem_version_string(), ok ? "ok" : "FAILED");
     return ok ? 0 : 1;
 }
