@@ -128,6 +128,7 @@ TEST(ThreadsMixed, ValidateAndStatsRunSafelyDuringTraffic) {
     MemoryPool pool;
     ASSERT_TRUE(mem_pool_init(&pool, 16));
     std::atomic<bool> stop{false};
+    std::atomic<int> working{0};
     std::vector<std::thread> workers;
     for (int t = 0; t < 3; t++) {
         workers.emplace_back([&, t] {
@@ -137,9 +138,12 @@ TEST(ThreadsMixed, ValidateAndStatsRunSafelyDuringTraffic) {
                 EXPECT_TRUE(mem_pointer_allocate(p, size, &pool));
                 memset(mem_pointer_write(p, &pool), 1, size);
                 EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+                if (i == 0) working++;
             }
         });
     }
+    // The snapshots below must overlap the traffic: start them once every worker runs.
+    while (working.load() < 3) std::this_thread::yield();
     // Snapshots pace themselves by how long owners waited; under valgrind, which runs
     // one thread at a time, owners wait long (a snapshot holder is descheduled while
     // it holds) and each snapshot takes seconds.
