@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -132,10 +134,16 @@ TEST(ThreadsMixed, ValidateAndStatsRunSafelyDuringTraffic) {
     std::vector<std::thread> workers;
     for (int t = 0; t < 3; t++) {
         workers.emplace_back([&, t] {
-            for (int i = 0; !stop.load(); i++) {
-                size_t size = 8 + static_cast<size_t>((i * 13 + t) % 700);
+            // Unsigned: a long run passes 2^31 / 13 iterations (an int overflowed there
+            // and asked for a huge size).
+            for (uint64_t i = 0; !stop.load(); i++) {
+                size_t size = 8 + static_cast<size_t>((i * 13 + static_cast<uint64_t>(t)) % 700);
                 MemoryPointer* p = mem_pointer_create("w", size);
-                EXPECT_TRUE(mem_pointer_allocate(p, size, &pool));
+                if (p == nullptr || !mem_pointer_allocate(p, size, &pool)) {
+                    ADD_FAILURE() << (p == nullptr ? "create: " : "allocate: ") << mem_error_name(mem_last_error());
+                    stop = true;
+                    break;
+                }
                 memset(mem_pointer_write(p, &pool), 1, size);
                 EXPECT_TRUE(mem_pointer_destroy(p, &pool));
                 if (i == 0) working++;
@@ -144,11 +152,13 @@ TEST(ThreadsMixed, ValidateAndStatsRunSafelyDuringTraffic) {
     }
     // The snapshots below must overlap the traffic: start them once every worker runs.
     while (working.load() < 3) std::this_thread::yield();
-    // Snapshots pace themselves by how long owners waited; under valgrind, which runs
-    // one thread at a time, owners wait long (a snapshot holder is descheduled while
-    // it holds) and each snapshot takes seconds.
+    // Snapshots pace themselves by how long owners waited. Three workers and this thread
+    // share 2 cores, so a freeze often waits for a preempted worker and the snapshots
+    // space out (under AddressSanitizer ~0.2 s each; under valgrind, which runs one
+    // thread at a time, seconds): 200 of them, or as many as 10 s allow, at least 3.
     const int snapshots = RUNNING_ON_VALGRIND ? 3 : 200;
-    for (int i = 0; i < snapshots; i++) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (int i = 0; i < snapshots && (i < 3 || std::chrono::steady_clock::now() < deadline); i++) {
         EXPECT_TRUE(mem_pool_validate(&pool));
         MemPoolStats s;
         EXPECT_TRUE(mem_pool_stats(&pool, &s));
