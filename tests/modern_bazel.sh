@@ -16,19 +16,27 @@ apt_options=(-o Acquire::Check-Valid-Until=false -o Acquire::Retries=3)
 packages=(bazel-bootstrap g++ pkg-config liburcu-dev libuv1-dev libgtest-dev libgmock-dev valgrind socat python3
           libglib2.0-dev libapr1-dev libtalloc-dev libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev)
 
-if [[ ! -x "$root/usr/bin/bazel" ]]; then
+ready="$root/.memkit-chroot-ready"
+if [[ ! -e "$ready" ]]; then
     bash third_party/install_packages.sh debootstrap >/dev/null
     echo "setting up the Debian unstable chroot in $root (once)"
+    umount "$root/proc" 2>/dev/null || true
     rm -rf "$root"
     mkdir -p "$(dirname "$root")"
     debootstrap --variant=minbase sid "$root" http://deb.debian.org/debian >/dev/null
     cp /etc/resolv.conf "$root/etc/resolv.conf"
-    chroot "$root" apt-get "${apt_options[@]}" update -qq
-    chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_options[@]}" install -y -qq \
-        --no-install-recommends "${packages[@]}" >/dev/null
 fi
+# /proc before any package is configured: the JDK's scripts need it.
 mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
 trap 'umount "$root/proc" 2>/dev/null || true' EXIT
+if [[ ! -e "$ready" ]]; then
+    chroot "$root" apt-get "${apt_options[@]}" update -qq
+    if ! log=$(chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_options[@]}" install -y -qq \
+            --no-install-recommends "${packages[@]}" 2>&1); then
+        echo "$log" | tail -20; echo "FAIL: could not install the chroot's packages"; exit 1
+    fi
+    touch "$ready"
+fi
 
 # Stand-ins for the modules Bazel 7's own tools ask for and nothing here uses, and for
 # rules_shell (this repository's stand-in: Bazel 7 still has sh_test built in).
