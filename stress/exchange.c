@@ -88,7 +88,7 @@ static void exchange_teardown(Worker* workers) {
 
 /* The table's worth of payloads and their shares, plus what each thread keeps. */
 static size_t exchange_bound(void) {
-    return ((size_t)64 << 20) + (size_t)16 * (2u * opt.slots + 64u * opt.threads) * (opt.max_size + 256);
+    return live_objects_bound(2u * opt.slots);
 }
 
 const Mode mode_exchange = {

@@ -92,6 +92,10 @@ MemoryPointer* make_payload(Worker* w, const char* name, uint32_t slot, uint64_t
 
 /* The most system memory the library held at once during the run (stress.c). */
 size_t library_peak_bytes(void);
+/* A memory bound for a mode whose live data is at most `objects` payloads plus a few
+ * dozen per worker in flight: 64 MiB of slack, then 16 times each object's largest
+ * footprint (page and cache granularity). */
+size_t live_objects_bound(size_t objects);
 
 /* monitor.c: the monitor thread (validation during the run, progress, snapshots),
  * and the signals an operator sends. */

@@ -108,7 +108,7 @@ static void pipeline_teardown(Worker* workers) {
 /* The queue's worth of payloads, in flight and cached, plus the pages and handles every
  * thread keeps: independent of how long the run is. */
 static size_t pipeline_bound(void) {
-    return ((size_t)64 << 20) + ((size_t)16 * (QUEUE_CAPACITY + 64u * opt.threads) * (opt.max_size + 256));
+    return live_objects_bound(QUEUE_CAPACITY);
 }
 
 const Mode mode_pipeline = {

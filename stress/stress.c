@@ -86,6 +86,10 @@ static void counting_free(void* context, void* block) {
 
 size_t library_peak_bytes(void) { return (size_t)atomic_load(&system_peak); }
 
+size_t live_objects_bound(size_t objects) {
+    return ((size_t)64 << 20) + (size_t)16 * (objects + 64u * opt.threads) * (opt.max_size + 256);
+}
+
 static void count_oom(size_t requested) {
     (void)requested;
     atomic_fetch_add(&oom_handler_calls, 1);
