@@ -16,7 +16,7 @@ MEMKIT_COPTS = [
     "-DMEMKIT_BUILDING",
 ]
 
-def memkit_library(name, defines = [], local_defines = [], threads = True, **kwargs):
+def memkit_library(name, defines = [], local_defines = [], threads = True, extra_srcs = [], extra_copts = [], **kwargs):
     """The library from memkit/src with the public headers.
 
     Args:
@@ -24,13 +24,15 @@ def memkit_library(name, defines = [], local_defines = [], threads = True, **kwa
       defines: macros consumers see too (layout and variant macros).
       local_defines: macros for the library's own sources only (test knobs, faults).
       threads: thread-safe (liburcu, -pthread) or MEM_THREAD_SAFE=0.
+      extra_srcs: sources compiled with the library's (the preloadable malloc).
+      extra_copts: compiler flags beyond the library's own.
       **kwargs: visibility, testonly.
     """
     cc_library(
         name = name,
-        srcs = native.glob(["src/*.c", "src/*.h"]),
+        srcs = native.glob(["src/*.c", "src/*.h"]) + extra_srcs,
         hdrs = native.glob(["include/**/*.h"]),
-        copts = MEMKIT_COPTS + ["-D" + d for d in local_defines],
+        copts = MEMKIT_COPTS + ["-D" + d for d in local_defines] + extra_copts,
         # MEMKIT_BAZEL_THREADS_n marks which variant a target depends on: config.h
         # refuses a target that gets both (//memkit and //memkit:memkit_nothreads).
         defines = defines + (["MEMKIT_BAZEL_THREADS_1"] if threads else ["MEM_THREAD_SAFE=0", "MEMKIT_BAZEL_THREADS_0"]),

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(bazel-bootstrap build-essential clang libclang-rt-14-dev libgtest-dev libgmock-dev
           liburcu-dev libuv1-dev valgrind pkg-config socat
           libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev libglib2.0-dev libapr1-dev
-          libtalloc-dev lcov "$@")
+          libtalloc-dev lcov sqlite3 git python3 "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

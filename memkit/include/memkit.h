@@ -14,6 +14,7 @@
 #include "memkit/pool.h"
 #include "memkit/pointer.h"
 #include "memkit/arena.h"
+#include "memkit/malloc.h"
 #include "memkit/rcu.h"
 #include "memkit/version.h"
 

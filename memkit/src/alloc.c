@@ -55,8 +55,8 @@ static MemoryContainer* obtain_from_pool(struct mem__pool_state* st, unsigned cl
     return c;
 }
 
-MemoryContainer* mem__container_obtain(struct mem__pool_state* st, size_t size, bool born_shared, bool* local) {
-    unsigned cls = mem__size_class(size);
+MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls, size_t size, bool born_shared,
+                                       bool* local) {
     /* A budget of 0 keeps no orphan anywhere: each container gets a page of its own,
      * freed when it is released. */
     bool single = mem__atomic_load_relaxed(&st->orphan_budget) == 0;

@@ -249,12 +249,12 @@ static inline void mem__object_push(mem__thread_state* ts, mem__object_kind* kin
 
 /* ---- containers: the calling thread's cache, inline; everything else in alloc.c */
 
-/* A live container of `size` bytes from `st`, as mem__container_obtain: inline when
- * the calling thread's cache has a queued page of the class. */
-static mem__always_inline MemoryContainer* mem__container_new(struct mem__pool_state* st, size_t size, bool born_shared,
-                                                  bool* local) {
+/* A live container of `size` bytes in class `cls` (mem__size_class(size), or a larger
+ * class) from `st`, as mem__container_obtain: inline when the calling thread's cache
+ * has a queued page of the class. */
+static mem__always_inline MemoryContainer* mem__container_new(struct mem__pool_state* st, unsigned cls, size_t size,
+                                                              bool born_shared, bool* local) {
     mem__thread_state* ts = mem__current_state;
-    unsigned cls = mem__size_class(size);
     if (mem__likely(ts != NULL && mem__class_is_small(cls) && mem__atomic_load_relaxed(&st->orphan_budget) != 0)) {
         mem__cache* cache = &ts->caches[ts->last_cache];
         if (mem__likely(mem__atomic_load_relaxed(&cache->pool) == st && mem__cache_serials_left(cache))) {
@@ -276,7 +276,7 @@ static mem__always_inline MemoryContainer* mem__container_new(struct mem__pool_s
             }
         }
     }
-    return mem__container_obtain(st, size, born_shared, local);
+    return mem__container_obtain(st, cls, size, born_shared, local);
 }
 
 /* Drops a reference counted in refcount, on the owner's thread: inline when the

@@ -78,6 +78,12 @@ uint64_t mem__container_id(const MemoryContainer* c);
 /* The page with id `id` (a live container's page id always resolves; mem__page_of in
  * hot.h is the inline form). */
 mem__page* mem__page_lookup(uint32_t id);
+/* The page that holds `c` if `c`'s header names a registered page and `c` is one of
+ * its blocks, else NULL: for checking a pointer a caller handed in (mem_free). */
+mem__page* mem__page_find(const MemoryContainer* c);
+/* The page table's lock, held across fork (fork.c). */
+void mem__page_table_lock(void);
+void mem__page_table_unlock(void);
 size_t mem__block_stride(unsigned size_class);
 /* Bytes of the system allocation a page of `size_class` takes (`single`: a page that
  * holds one block, as every large container's does). */
@@ -187,6 +193,9 @@ extern _Thread_local mem__thread_state* mem__current_state;
 extern mem__thread_state* mem__current_state;
 #endif
 mem__thread_state* mem__thread_state_create(void);
+/* The lock over making and adopting states, held across fork (fork.c). */
+void mem__thread_states_lock(void);
+void mem__thread_states_unlock(void);
 /* The calling thread's state, created on first use; NULL when that fails (the OOM
  * handler was told; the caller falls back on the pool's own cache). */
 static inline mem__thread_state* mem__this_thread(void) {
@@ -282,7 +291,8 @@ void mem__pool_unlock(struct mem__pool_state* st);
  * the owner's refcount (else in shared). `born_shared` asks for a shared count (RCU
  * publication). NULL with the error set (OOM handler called) on failure. The inline
  * mem__container_new (hot.h) serves the common case and calls this for the rest. */
-MemoryContainer* mem__container_obtain(struct mem__pool_state* st, size_t size, bool born_shared, bool* local);
+MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls, size_t size, bool born_shared,
+                                       bool* local);
 /* Releases a container whose last reference is gone: wipes it and gives it back to
  * its cache, directly when the caller may, else through the owner's remote list.
  * Never inside a section. */
@@ -450,6 +460,15 @@ static inline struct mem__pool_state* mem__pool_state_matching(MemoryPool* pool,
     struct mem__pool_state* st = mem__atomic_load_acquire(&pool->state);
     return pool->magic == MEM__POOL_MAGIC && st != NULL && st->generation == generation ? st : NULL;
 }
+
+/* ---- malloc.c */
+extern MemoryPool mem__default_pool; /* behind mem_malloc & co.; never destroyed */
+
+/* ---- fork.c */
+/* Makes fork safe for the default pool and the library's process-wide locks: they
+ * are taken before fork and released after it in parent and child. Once per process;
+ * nothing in the single-threaded build. */
+void mem__fork_handlers_install(void);
 
 /* ---- report.c: who holds what, for dumps and leak reports */
 typedef struct mem__handle_index mem__handle_index;

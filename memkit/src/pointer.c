@@ -46,7 +46,7 @@ bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
         return false;
     }
     bool local;
-    MemoryContainer* c = mem__container_new(st, size, false, &local);
+    MemoryContainer* c = mem__container_new(st, mem__size_class(size), size, false, &local);
     if (c != NULL) {
         attach(ptr, pool, st, c, local);
     }
@@ -226,7 +226,7 @@ void* mem_pointer_write(MemoryPointer* ptr, MemoryPool* pool) {
         return NULL;
     }
     bool local;
-    MemoryContainer* copy = mem__container_new(st, c->size, false, &local);
+    MemoryContainer* copy = mem__container_new(st, mem__size_class(c->size), c->size, false, &local);
     if (copy == NULL) {
         if (carrier != NULL) {
             mem__handle_release(carrier);

@@ -136,6 +136,11 @@ void mem_pool_destroy(MemoryPool* pool) {
     if (st == NULL) {
         return;
     }
+    if (pool == &mem__default_pool) {
+        mem__set_error(MEM_ERR_INVALID_POOL);
+        mem__log(MEM_LOG_WARNING, "mem_pool_destroy refused: the default pool lives as long as the process");
+        return;
+    }
     if (mem__atomic_load_relaxed(&st->rcu_used) && !mem__rcu_wait_for_releases()) {
         return; /* called inside a read-side section: the error says so */
     }

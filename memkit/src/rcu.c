@@ -187,7 +187,7 @@ bool mem_pointer_publish(MemoryPointer* ptr, const void* data, size_t size, Memo
         return false;
     }
     bool local;
-    MemoryContainer* fresh = mem__container_obtain(st, size, true, &local);
+    MemoryContainer* fresh = mem__container_obtain(st, mem__size_class(size), size, true, &local);
     if (fresh == NULL) {
         mem__sys_free(deferred);
         return false;

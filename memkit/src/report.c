@@ -110,7 +110,10 @@ static void format_names(const mem__handle_index* index, const MemoryContainer* 
         used += n > 0 ? (size_t)n : 0;
     }
     if (count == 0 && size > 0) {
-        snprintf(text, size, "%s", index->incomplete ? "(names unavailable)" : "(no handle: held by a release in flight)");
+        const char* why = mem__atomic_load_relaxed(&c->state) == MEM__STATE_BLOCK ? "(no handle: a mem_malloc block)"
+                          : index->incomplete                                      ? "(names unavailable)"
+                                                                                   : "(no handle: held by a release in flight)";
+        snprintf(text, size, "%s", why);
     }
 }
 
@@ -126,7 +129,7 @@ size_t mem__report_live(struct mem__pool_state* st, MemLogLevel level, const cha
         const mem__page* page = st->registry[i];
         for (uint32_t b = 0; b < page->carved; b++) {
             const MemoryContainer* c = mem__page_block(page, b);
-            if (c->state == MEM__STATE_LIVE) {
+            if (mem__state_is_live(c->state)) {
                 live++;
                 bytes += c->size;
             }
@@ -143,7 +146,7 @@ size_t mem__report_live(struct mem__pool_state* st, MemLogLevel level, const cha
         const mem__page* page = st->registry[i];
         for (uint32_t b = 0; b < page->carved && reported < MAX_REPORTED; b++) {
             const MemoryContainer* c = mem__page_block(page, b);
-            if (c->state != MEM__STATE_LIVE) {
+            if (!mem__state_is_live(c->state)) {
                 continue;
             }
             char names[256];

@@ -8,19 +8,33 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#if defined(MEMKIT_PRELOAD) && MEMKIT_PRELOAD
+/* libmemkit_malloc.so is malloc: its own memory comes from glibc's allocator. */
+extern void* __libc_malloc(size_t size);
+extern void* __libc_realloc(void* block, size_t size);
+extern void __libc_free(void* block);
+#define SYSTEM_MALLOC __libc_malloc
+#define SYSTEM_REALLOC __libc_realloc
+#define SYSTEM_FREE __libc_free
+#else
+#define SYSTEM_MALLOC malloc
+#define SYSTEM_REALLOC realloc
+#define SYSTEM_FREE free
+#endif
+
 static void* default_alloc(void* context, size_t size) {
     (void)context;
-    return malloc(size);
+    return SYSTEM_MALLOC(size);
 }
 
 static void* default_realloc(void* context, void* block, size_t size) {
     (void)context;
-    return realloc(block, size);
+    return SYSTEM_REALLOC(block, size);
 }
 
 static void default_free(void* context, void* block) {
     (void)context;
-    free(block);
+    SYSTEM_FREE(block);
 }
 
 static MemAllocator system_allocator = {default_alloc, default_realloc, default_free, NULL};

@@ -90,6 +90,9 @@ static mem__thread_state* acquire_state(void) {
     return ts;
 }
 
+void mem__thread_states_lock(void) { mem__mutex_lock(&states_mutex); }
+void mem__thread_states_unlock(void) { mem__mutex_unlock(&states_mutex); }
+
 static void abandon_state(mem__thread_state* ts) {
     mem__mutex_lock(&states_mutex);
     ts->next_abandoned = abandoned;

@@ -87,11 +87,17 @@ static inline bool mem__class_is_small(unsigned size_class) { return size_class 
 #define MEM__CONTAINER_HEADER offsetof(MemoryContainer, data)
 #define MEM__CONTAINER_MAGIC 0xC7u
 #define MEM__CONTAINER_MAGIC_FREED 0x00u
+/* The magic of the 32 bytes before a block from mem_pool_aligned_alloc that does not
+ * start at its container's data: their `size` is the offset from the data (malloc.c). */
+#define MEM__CONTAINER_MAGIC_ALIGNED 0xA7u
 enum mem__container_state {
-    MEM__STATE_LIVE = 1,  /* referenced by at least one handle (or being released) */
-    MEM__STATE_FREE = 2,  /* wiped, on its page's free list */
-    MEM__STATE_REMOTE = 3 /* wiped, released on another thread, on its owner's remote list */
+    MEM__STATE_LIVE = 1,   /* referenced by at least one handle (or being released) */
+    MEM__STATE_FREE = 2,   /* wiped, on its page's free list */
+    MEM__STATE_REMOTE = 3, /* wiped, released on another thread, on its owner's remote list */
+    MEM__STATE_BLOCK = 4   /* live, a block of mem_pool_malloc: no handle, one holder */
 };
+/* Live in either form: held by handles, or a mem_pool_malloc block. */
+static inline bool mem__state_is_live(uint8_t state) { return state == 1 || state == 4; }
 /* Reference counting is biased towards the owning thread: it counts in `refcount`
  * with plain stores; other threads count in `shared` atomically, as count << 1 with
  * the low bit MERGED set once the owner's count reached zero (from then on `shared`

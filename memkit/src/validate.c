@@ -79,6 +79,12 @@ static bool check_blocks(validation* v, const mem__page* page) {
             check(v, c->size != 0 && c->size <= page->capacity, "live size within capacity", c);
             check(v, mem__atomic_load_relaxed(&c->refcount) <= MEM__REFCOUNT_MAX, "live refcount within range", c);
             break;
+        case MEM__STATE_BLOCK:
+            live++;
+            check(v, c->size != 0 && c->size <= page->capacity, "live size within capacity", c);
+            check(v, mem__atomic_load_relaxed(&c->refcount) + mem__atomic_load_relaxed(&c->shared) != 0,
+                  "a malloc block is held", c);
+            break;
         case MEM__STATE_FREE:
             free_state++;
             check_free_block(v, c);
@@ -380,6 +386,8 @@ static const char* state_name(uint8_t state, const mem__page* page, const struct
     switch (state) {
     case MEM__STATE_LIVE:
         return "live";
+    case MEM__STATE_BLOCK:
+        return "block";
     case MEM__STATE_FREE:
         return page->cache == &st->own ? "orphan" : "cached";
     case MEM__STATE_REMOTE:
@@ -404,7 +412,7 @@ static void dump_page(dump_context* d, const mem__page* page) {
     for (uint32_t i = 0; i < page->carved; i++) {
         const MemoryContainer* c = mem__page_block(page, i);
         uint8_t state = mem__atomic_load_relaxed(&c->state);
-        bool live = state == MEM__STATE_LIVE;
+        bool live = mem__state_is_live(state);
         fprintf(d->out, "  [%zu] id %016" PRIx64 " %-6s refs %" PRIu32 " size %zu capacity %zu", d->line++,
                 live ? mem__container_id(c) : UINT64_C(0), state_name(state, page, d->st),
                 live ? mem__ref_total(c) : 0u, live ? c->size : 0u, page->capacity);

@@ -1,0 +1,73 @@
+/*
+ * fork.c - fork safety. A thread that forks while another holds one of the library's
+ * locks would leave the child a lock nobody releases, and the child's next malloc
+ * through mem_malloc would hang. So, once the default pool exists, every
+ * process-wide lock a block's allocation can take is held across fork (in the order
+ * the library takes them: a pool's snapshot lock, its mutex, then the leaf locks) and
+ * released in parent and child, as glibc's malloc does with its arenas; the default
+ * pool's caches are frozen meanwhile, as for a snapshot, so no thread is halfway
+ * through changing one.
+ *
+ * What the child inherits: its own thread's cache, consistent (the forking thread
+ * was not inside the library); the caches of the threads that did not come along,
+ * whose blocks the child may still free (they wait on those caches' remote lists);
+ * their owner sections are ended so the child's snapshots do not wait for them.
+ */
+#include "internal.h"
+
+#if MEM_THREAD_SAFE
+
+static void lock_all(void) {
+    struct mem__pool_state* st = mem__atomic_load_acquire(&mem__default_pool.state);
+    mem__mutex_lock(&st->snapshot_mutex);
+    mem__pool_lock(st);
+    /* No thread is inside an owner section of the pool's caches while fork copies
+     * them, so the child gets every cache consistent, those of lost threads too. */
+    mem__freeze_all(st);
+    mem__mutex_lock(&mem__handle_kind.mutex);
+    mem__mutex_lock(&mem__arena_kind.mutex);
+    mem__thread_states_lock();
+    mem__page_table_lock();
+}
+
+static void unlock_all(void) {
+    struct mem__pool_state* st = mem__atomic_load_acquire(&mem__default_pool.state);
+    mem__page_table_unlock();
+    mem__thread_states_unlock();
+    mem__mutex_unlock(&mem__arena_kind.mutex);
+    mem__mutex_unlock(&mem__handle_kind.mutex);
+    mem__thaw_all(st);
+    mem__pool_unlock(st);
+    mem__mutex_unlock(&st->snapshot_mutex);
+}
+
+/* A thread that did not come along into the child may have been inside an owner
+ * section (seq odd): end it, or the child's first snapshot would wait for it forever. */
+static void end_section_of_lost_thread(mem__thread_state* ts, void* self) {
+    uint64_t seq = mem__atomic_load_relaxed(&ts->seq);
+    if (ts != self && (seq & 1u) != 0) {
+        mem__atomic_store_release(&ts->seq, seq + 1);
+    }
+}
+
+static void unlock_all_in_child(void) {
+    mem__states_for_each(end_section_of_lost_thread, mem__current_state);
+    unlock_all();
+}
+
+static void install_once(void) {
+    if (pthread_atfork(lock_all, unlock_all, unlock_all_in_child) != 0) {
+        mem__log(MEM_LOG_WARNING, "pthread_atfork failed: a fork while another thread allocates may hang the child");
+    }
+}
+
+void mem__fork_handlers_install(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, install_once);
+}
+
+#else /* !MEM_THREAD_SAFE: one thread, nothing held across fork */
+
+void mem__fork_handlers_install(void) {}
+
+#endif

@@ -1,0 +1,254 @@
+/*
+ * malloc.c - mem_malloc & co.: blocks without handles. A block is a container in the
+ * state MEM__STATE_BLOCK whose data the caller gets; it comes from the calling
+ * thread's cache like any container (inline, no lock) and goes back through
+ * mem__container_release (wiped; to the owner's remote list from another thread).
+ *
+ * Sizes round up to 16 bytes, so every block lands in a class whose payloads are
+ * 16-byte aligned (32 from 32 bytes up: page.c). A block's `size` is what free wipes
+ * and what mem_usable_size reports: the class capacity, or in tracked builds the size
+ * asked for (the bytes past it are forbidden there, so they stay zero).
+ *
+ * A block aligned beyond its class comes from a larger block: the 32 bytes before
+ * the aligned address are a header of their own (magic MEM__CONTAINER_MAGIC_ALIGNED)
+ * whose `size` is the distance back to the container's data.
+ */
+#include "hot.h"
+
+#include <errno.h>
+
+#define BLOCK_GRANULE 16u /* alignof(max_align_t) on every supported target */
+_Static_assert(_Alignof(max_align_t) <= BLOCK_GRANULE, "blocks are aligned for any type");
+
+/* ---- finding a block's container */
+
+static MemoryContainer* header_before(const void* block) {
+    return (MemoryContainer*)((uintptr_t)block - MEM__CONTAINER_HEADER);
+}
+
+/* The container of `block` and its offset into the data, or NULL when `block` is
+ * not a live block. */
+static MemoryContainer* block_container(const void* block, size_t* offset) {
+    MemoryContainer* c = header_before(block);
+    *offset = 0;
+    if (c->magic == MEM__CONTAINER_MAGIC_ALIGNED) {
+        *offset = c->size;
+        c = header_before((const unsigned char*)block - c->size);
+    }
+    /* Relaxed: the block's holder is the caller; the state changes only when it is freed. */
+    if (c->magic != MEM__CONTAINER_MAGIC || mem__atomic_load_relaxed(&c->state) != MEM__STATE_BLOCK ||
+        mem__page_find(c) == NULL || *offset >= c->size) {
+        return NULL;
+    }
+    return c;
+}
+
+static MemoryContainer* refuse_block(const void* block, const char* call) {
+    mem__set_error(MEM_ERR_INVALID_POINTER);
+    mem__log(MEM_LOG_WARNING, "%s(%p) refused: not a live block (freed already, or not from mem_malloc)", call,
+             block);
+    return NULL;
+}
+
+/* ---- allocation */
+
+static void* fail_errno(MemError error, int code) {
+    mem__set_error(error);
+    errno = code;
+    return NULL;
+}
+
+/* A block of `size` bytes from `st`, in a class of at least `min_class_size`. */
+static void* block_new(struct mem__pool_state* st, size_t size, size_t min_class_size) {
+    if (mem__unlikely(size > MEM_MAX_ALLOCATION)) {
+        return fail_errno(MEM_ERR_SIZE_OVERFLOW, ENOMEM);
+    }
+    size_t rounded = (size + (BLOCK_GRANULE - 1)) & ~(size_t)(BLOCK_GRANULE - 1);
+    unsigned cls = mem__size_class(rounded > min_class_size ? rounded : min_class_size);
+    size_t held = MEM__TRACKING ? (size != 0 ? size : 1) : mem__class_capacity(cls);
+    bool local;
+    MemoryContainer* c = mem__container_new(st, cls, held, false, &local);
+    if (mem__unlikely(c == NULL)) {
+        errno = ENOMEM; /* the error code is set, the OOM handler called */
+        return NULL;
+    }
+    /* Relaxed, as the revival's stores: the block reaches other threads through the
+     * caller. A snapshot in between counts it live either way. */
+    mem__atomic_store_relaxed(&c->state, (uint8_t)MEM__STATE_BLOCK);
+    return c->data;
+}
+
+static struct mem__pool_state* pool_for_blocks(MemoryPool* pool) {
+    struct mem__pool_state* st = mem__pool_state_of(pool);
+    if (mem__unlikely(st == NULL)) {
+        errno = EINVAL;
+    }
+    return st;
+}
+
+void* mem_pool_malloc(MemoryPool* pool, size_t size) {
+    struct mem__pool_state* st = pool_for_blocks(pool);
+    return st != NULL ? block_new(st, size, 0) : NULL;
+}
+
+/* `count` * `size` bytes from `st` (NULL: its error is set already). */
+static void* calloc_from(struct mem__pool_state* st, size_t count, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        return fail_errno(MEM_ERR_SIZE_OVERFLOW, ENOMEM);
+    }
+    return st != NULL ? block_new(st, total, 0) : NULL; /* blocks read zero when handed out */
+}
+
+void* mem_pool_calloc(MemoryPool* pool, size_t count, size_t size) {
+    return calloc_from(pool_for_blocks(pool), count, size);
+}
+
+static void* aligned_new(struct mem__pool_state* st, size_t alignment, size_t size) {
+    if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
+        return fail_errno(MEM_ERR_BAD_ALIGNMENT, EINVAL);
+    }
+    /* Payloads of 32 bytes and more are 32-byte aligned, MEM_ALIGNMENT-aligned always. */
+    size_t natural = MEM_ALIGNMENT > 32 ? MEM_ALIGNMENT : 32;
+    if (alignment <= BLOCK_GRANULE) {
+        return block_new(st, size, 0);
+    }
+    if (alignment <= natural) {
+        return block_new(st, size, 32);
+    }
+    size_t padded;
+    if (__builtin_add_overflow(size, alignment, &padded)) {
+        return fail_errno(MEM_ERR_SIZE_OVERFLOW, ENOMEM);
+    }
+    unsigned char* data = block_new(st, padded, 32);
+    if (data == NULL) {
+        return NULL;
+    }
+    unsigned char* block = (unsigned char*)mem__align_up((uintptr_t)data, alignment);
+    if (block != data) { /* at least 32 bytes further: both are 32-byte aligned */
+        MemoryContainer* pad = header_before(block);
+        memset(pad, 0, MEM__CONTAINER_HEADER);
+        pad->size = (size_t)(block - data);
+        pad->magic = MEM__CONTAINER_MAGIC_ALIGNED;
+    }
+    return block;
+}
+
+void* mem_pool_aligned_alloc(MemoryPool* pool, size_t alignment, size_t size) {
+    struct mem__pool_state* st = pool_for_blocks(pool);
+    return st != NULL ? aligned_new(st, alignment, size) : NULL;
+}
+
+/* ---- release and size */
+
+void mem_free(void* block) {
+    if (block == NULL) {
+        return;
+    }
+    size_t offset;
+    MemoryContainer* c = block_container(block, &offset);
+    if (mem__unlikely(c == NULL)) {
+        refuse_block(block, "mem_free");
+        return;
+    }
+    int saved_errno = errno; /* free leaves errno alone */
+    mem__container_release(mem__page_of(c)->pool, c);
+    errno = saved_errno;
+}
+
+size_t mem_usable_size(const void* block) {
+    if (block == NULL) {
+        return 0;
+    }
+    size_t offset;
+    const MemoryContainer* c = block_container(block, &offset);
+    if (c == NULL) {
+        refuse_block(block, "mem_usable_size");
+        return 0;
+    }
+    return c->size - offset;
+}
+
+/* `block` resized, a new block from `st` when it must move. */
+static void* block_resize(struct mem__pool_state* st, void* block, size_t size) {
+    size_t offset;
+    MemoryContainer* c = block_container(block, &offset);
+    if (c == NULL) {
+        refuse_block(block, "mem_realloc");
+        errno = EINVAL;
+        return NULL;
+    }
+    size_t usable = c->size - offset;
+    /* In place when the block is big enough and not twice too big (tracked builds:
+     * only the same size, so the tools see the new end). */
+    bool fits = MEM__TRACKING ? size == usable : size <= usable && size >= usable / 2;
+    if (fits && offset == 0) {
+        return block;
+    }
+    void* fresh = block_new(st, size, 0);
+    if (fresh == NULL) {
+        return NULL;
+    }
+    memcpy(fresh, block, size < usable ? size : usable);
+    mem_free(block);
+    return fresh;
+}
+
+void* mem_pool_realloc(MemoryPool* pool, void* block, size_t size) {
+    struct mem__pool_state* st = pool_for_blocks(pool);
+    if (st == NULL) {
+        return NULL;
+    }
+    return block == NULL ? block_new(st, size, 0) : block_resize(st, block, size);
+}
+
+/* ---- the default pool */
+
+MemoryPool mem__default_pool;
+static mem__mutex default_pool_mutex = MEM__MUTEX_INITIALIZER;
+
+MemoryPool* mem_default_pool(void) {
+    /* Acquire: pairs with the release store of mem_pool_init; a pool seen set up is
+     * set up completely. */
+    if (mem__likely(mem__atomic_load_acquire(&mem__default_pool.state) != NULL)) {
+        return &mem__default_pool;
+    }
+    mem__mutex_lock(&default_pool_mutex);
+    bool ready = mem__atomic_load_relaxed(&mem__default_pool.state) != NULL || mem_pool_init(&mem__default_pool, 0);
+    if (ready) {
+        mem__fork_handlers_install();
+    }
+    mem__mutex_unlock(&default_pool_mutex);
+    return ready ? &mem__default_pool : NULL; /* the error is set: out of memory */
+}
+
+static struct mem__pool_state* default_state(void) {
+    MemoryPool* pool = mem_default_pool();
+    if (mem__unlikely(pool == NULL)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return mem__atomic_load_relaxed(&pool->state);
+}
+
+void* mem_malloc(size_t size) {
+    struct mem__pool_state* st = default_state();
+    return st != NULL ? block_new(st, size, 0) : NULL;
+}
+
+void* mem_calloc(size_t count, size_t size) { return calloc_from(default_state(), count, size); }
+
+void* mem_aligned_alloc(size_t alignment, size_t size) {
+    struct mem__pool_state* st = default_state();
+    return st != NULL ? aligned_new(st, alignment, size) : NULL;
+}
+
+void* mem_realloc(void* block, size_t size) {
+    if (block == NULL) {
+        return mem_malloc(size);
+    }
+    /* A block stays in its own pool. */
+    size_t offset;
+    MemoryContainer* c = block_container(block, &offset);
+    return block_resize(c != NULL ? mem__page_of(c)->pool : NULL, block, size);
+}

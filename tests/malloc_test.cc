@@ -1,0 +1,358 @@
+// mem_malloc & co.: C's contracts (alignment, zero sizes, NULL, overflow, errno),
+// blocks from the per-thread caches without handles, freed from any thread and
+// reused by their owner, wiped when freed, counted and validated by the pool, and
+// misuse refused.
+#include <errno.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <set>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "test_support.h"
+
+namespace {
+
+MemPoolStats Stats(MemoryPool* pool) {
+    MemPoolStats stats;
+    EXPECT_TRUE(mem_pool_stats(pool, &stats));
+    return stats;
+}
+
+bool Aligned(const void* p, size_t alignment) { return reinterpret_cast<uintptr_t>(p) % alignment == 0; }
+
+class Malloc : public ::testing::Test {
+  protected:
+    void SetUp() override { ASSERT_TRUE(mem_pool_init(&pool_, 0)); }
+    void TearDown() override {
+        EXPECT_TRUE(mem_pool_validate(&pool_));
+        mem_pool_destroy(&pool_);
+    }
+    MemoryPool pool_;
+};
+
+TEST_F(Malloc, EveryBlockIsAlignedForAnyTypeAndUsable) {
+    std::vector<void*> blocks;
+    for (size_t size : {0, 1, 7, 15, 16, 17, 20, 24, 28, 31, 32, 33, 40, 48, 100, 1000, 4096, 65536, 70000,
+                        1 << 20}) {
+        for (int i = 0; i < 5; i++) {
+            unsigned char* p = static_cast<unsigned char*>(mem_pool_malloc(&pool_, size));
+            ASSERT_NE(nullptr, p) << size;
+            EXPECT_TRUE(Aligned(p, alignof(max_align_t))) << size << " at " << static_cast<void*>(p);
+            EXPECT_GE(mem_usable_size(p), std::max<size_t>(size, 1));
+            memset(p, 0xAB, mem_usable_size(p));
+            blocks.push_back(p);
+        }
+    }
+    std::set<void*> distinct(blocks.begin(), blocks.end());
+    EXPECT_EQ(blocks.size(), distinct.size()) << "two live blocks share an address";
+    EXPECT_EQ(blocks.size(), Stats(&pool_).live_containers);
+    EXPECT_TRUE(mem_pool_validate(&pool_));
+    for (void* p : blocks) mem_free(p);
+    EXPECT_EQ(0u, Stats(&pool_).live_containers);
+}
+
+TEST_F(Malloc, FreedBlocksAreWipedAndComeBackZeroed) {
+    std::vector<unsigned char*> blocks;
+    for (int i = 0; i < 64; i++) {
+        auto* p = static_cast<unsigned char*>(mem_pool_malloc(&pool_, 200));
+        ASSERT_NE(nullptr, p);
+        memset(p, 0x5A, mem_usable_size(p));
+        blocks.push_back(p);
+    }
+    size_t usable = mem_usable_size(blocks[0]);
+    for (unsigned char* p : blocks) {
+        mem_free(p);
+        std::vector<unsigned char> seen(usable);
+        memkit_test::PeekReleased(p, seen.data(), usable);
+        EXPECT_EQ(usable, static_cast<size_t>(std::count(seen.begin(), seen.end(), 0))) << "not wiped";
+    }
+    EXPECT_TRUE(mem_pool_validate(&pool_));  // checks every orphan's bytes
+    for (int i = 0; i < 64; i++) {
+        auto* p = static_cast<unsigned char*>(mem_pool_calloc(&pool_, 25, 8));
+        ASSERT_NE(nullptr, p);
+        for (size_t b = 0; b < 200; b++) ASSERT_EQ(0, p[b]) << "calloc byte " << b;
+        blocks[i] = p;
+    }
+    for (unsigned char* p : blocks) mem_free(p);
+}
+
+TEST_F(Malloc, CContracts) {
+    mem_free(nullptr);  // does nothing
+    EXPECT_EQ(0u, mem_usable_size(nullptr));
+
+    void* zero_a = mem_pool_malloc(&pool_, 0);
+    void* zero_b = mem_pool_malloc(&pool_, 0);
+    ASSERT_NE(nullptr, zero_a);
+    EXPECT_NE(zero_a, zero_b) << "malloc(0) gives unique blocks";
+
+    errno = 0;
+    EXPECT_EQ(nullptr, mem_pool_calloc(&pool_, SIZE_MAX / 2, 3));
+    EXPECT_EQ(ENOMEM, errno);
+    EXPECT_EQ(MEM_ERR_SIZE_OVERFLOW, mem_last_error());
+    errno = 0;
+    EXPECT_EQ(nullptr, mem_pool_malloc(&pool_, SIZE_MAX - 8));
+    EXPECT_EQ(ENOMEM, errno);
+    errno = 0;
+    EXPECT_EQ(nullptr, mem_pool_malloc(nullptr, 8));
+    EXPECT_EQ(EINVAL, errno);
+    EXPECT_EQ(MEM_ERR_NULL_ARGUMENT, mem_last_error());
+
+    // realloc(NULL, n) is malloc; growth keeps the contents; failure keeps the block.
+    auto* p = static_cast<unsigned char*>(mem_pool_realloc(&pool_, nullptr, 10));
+    ASSERT_NE(nullptr, p);
+    for (int i = 0; i < 10; i++) p[i] = static_cast<unsigned char>(i + 1);
+    p = static_cast<unsigned char*>(mem_pool_realloc(&pool_, p, 5000));
+    ASSERT_NE(nullptr, p);
+    for (int i = 0; i < 10; i++) EXPECT_EQ(i + 1, p[i]);
+    errno = 0;
+    EXPECT_EQ(nullptr, mem_pool_realloc(&pool_, p, SIZE_MAX - 8));
+    EXPECT_EQ(ENOMEM, errno);
+    EXPECT_EQ(1, p[0]) << "a failed realloc leaves the block";
+    p = static_cast<unsigned char*>(mem_pool_realloc(&pool_, p, 3));  // shrink: contents kept
+    ASSERT_NE(nullptr, p);
+    EXPECT_EQ(3, p[2]);
+    void* minimal = mem_pool_realloc(&pool_, p, 0);  // frees p, gives a minimal block
+    ASSERT_NE(nullptr, minimal);
+
+    // A successful call leaves errno and the error code alone.
+    errno = 1234;
+    void* fine = mem_pool_malloc(&pool_, 64);
+    EXPECT_EQ(1234, errno);
+    EXPECT_EQ(MEM_ERR_SIZE_OVERFLOW, mem_last_error()) << "set by the failed realloc above";
+    mem_free(fine);
+    errno = 77;
+    mem_free(minimal);
+    EXPECT_EQ(77, errno) << "free leaves errno alone";
+    mem_free(zero_a);
+    mem_free(zero_b);
+    EXPECT_EQ(0u, Stats(&pool_).live_containers);
+}
+
+TEST_F(Malloc, AlignedAllocAtEveryAlignment) {
+    for (size_t alignment = 1; alignment <= (size_t{1} << 16); alignment <<= 1) {
+        for (size_t size : {1, 24, 100, 5000}) {
+            void* p = mem_pool_aligned_alloc(&pool_, alignment, size);
+            ASSERT_NE(nullptr, p) << alignment << "/" << size;
+            EXPECT_TRUE(Aligned(p, std::max(alignment, alignof(max_align_t)))) << alignment << "/" << size;
+            EXPECT_GE(mem_usable_size(p), size);
+            memset(p, 0x11, size);
+            // realloc of an aligned block moves it to a plain block, contents kept.
+            void* q = mem_pool_realloc(&pool_, p, size + 1);
+            ASSERT_NE(nullptr, q);
+            EXPECT_EQ(0x11, static_cast<unsigned char*>(q)[size - 1]);
+            mem_free(q);
+        }
+    }
+    errno = 0;
+    EXPECT_EQ(nullptr, mem_pool_aligned_alloc(&pool_, 24, 8));
+    EXPECT_EQ(EINVAL, errno);
+    EXPECT_EQ(MEM_ERR_BAD_ALIGNMENT, mem_last_error());
+    EXPECT_EQ(nullptr, mem_pool_aligned_alloc(&pool_, 0, 8));
+    EXPECT_EQ(0u, Stats(&pool_).live_containers);
+}
+
+TEST_F(Malloc, MisuseIsRefusedAndNothingIsFreed) {
+    memkit_test::LogCapture log;
+    auto* p = static_cast<unsigned char*>(mem_pool_malloc(&pool_, 100));
+    ASSERT_NE(nullptr, p);
+    mem_free(p + 16);  // an interior pointer
+    EXPECT_EQ(MEM_ERR_INVALID_POINTER, mem_last_error());
+    EXPECT_TRUE(log.Contains("not a live block"));
+    EXPECT_EQ(1u, Stats(&pool_).live_containers);
+
+    MemoryPointer* handle = mem_pointer_create("container", 64);
+    ASSERT_TRUE(mem_pointer_allocate(handle, 64, &pool_));
+    mem_free(handle->container->data);  // a container's data is not a block
+    EXPECT_EQ(MEM_ERR_INVALID_POINTER, mem_last_error());
+    EXPECT_EQ(64u, mem_pointer_size(handle));
+    EXPECT_EQ(0u, mem_usable_size(handle->container->data));
+    EXPECT_TRUE(mem_pointer_destroy(handle, &pool_));
+
+    mem_free(p);
+    mem_free(p);  // a second free
+    EXPECT_EQ(MEM_ERR_INVALID_POINTER, mem_last_error());
+    errno = 0;
+    EXPECT_EQ(nullptr, mem_pool_realloc(&pool_, p, 10));
+    EXPECT_EQ(EINVAL, errno);
+    EXPECT_EQ(0u, Stats(&pool_).live_containers);
+    EXPECT_TRUE(mem_pool_validate(&pool_));
+}
+
+TEST_F(Malloc, DumpAndDestroyNameBlocks) {
+    void* p = mem_pool_malloc(&pool_, 48);
+    ASSERT_NE(nullptr, p);
+    char* text = nullptr;
+    size_t length = 0;
+    FILE* out = open_memstream(&text, &length);
+    ASSERT_TRUE(mem_pool_dump_to(&pool_, out, true));
+    fclose(out);
+    EXPECT_NE(nullptr, strstr(text, "block")) << text;
+    EXPECT_NE(nullptr, strstr(text, "a mem_malloc block")) << text;
+    free(text);
+    memkit_test::LogCapture log;
+    MemoryPool other;
+    ASSERT_TRUE(mem_pool_init(&other, 0));
+    ASSERT_NE(nullptr, mem_pool_malloc(&other, 10));
+    mem_pool_destroy(&other);  // frees the block with its pool and says so
+    EXPECT_TRUE(log.Contains("a mem_malloc block"));
+    mem_free(p);
+}
+
+TEST(MallocDefaultPool, ServesMallocAndRefusesDestroy) {
+    MemoryPool* pool = mem_default_pool();
+    ASSERT_NE(nullptr, pool);
+    EXPECT_EQ(pool, mem_default_pool());
+    size_t before = Stats(pool).live_containers;
+    void* a = mem_malloc(100);
+    void* b = mem_calloc(10, 10);
+    void* c = mem_aligned_alloc(4096, 100);
+    ASSERT_TRUE(a && b && c);
+    EXPECT_TRUE(Aligned(c, 4096));
+    a = mem_realloc(a, 300);
+    ASSERT_NE(nullptr, a);
+    EXPECT_EQ(before + 3, Stats(pool).live_containers);
+    memkit_test::LogCapture log;
+    mem_pool_destroy(pool);
+    EXPECT_EQ(MEM_ERR_INVALID_POOL, mem_last_error());
+    EXPECT_TRUE(mem_pool_validate(pool)) << "the default pool survives a destroy";
+    // mem_realloc keeps a block in its own pool.
+    MemoryPool own;
+    ASSERT_TRUE(mem_pool_init(&own, 0));
+    void* mine = mem_pool_malloc(&own, 10);
+    mine = mem_realloc(mine, 20000);
+    ASSERT_NE(nullptr, mine);
+    EXPECT_EQ(1u, Stats(&own).live_containers);
+    mem_free(mine);
+    mem_pool_destroy(&own);
+    mem_free(a);
+    mem_free(b);
+    mem_free(c);
+    EXPECT_EQ(before, Stats(pool).live_containers);
+}
+
+TEST_F(Malloc, BlocksFreedOnAnotherThreadAreReusedByTheirOwner) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build";
+    constexpr int kBatch = 200;
+    std::vector<void*> made;
+    for (int i = 0; i < kBatch; i++) made.push_back(mem_pool_malloc(&pool_, 200));
+    std::thread([&] {
+        for (void* p : made) mem_free(p);
+    }).join();
+    MemPoolStats before = Stats(&pool_);
+    EXPECT_EQ(0u, before.live_containers);
+    std::vector<void*> again;
+    for (int i = 0; i < kBatch; i++) again.push_back(mem_pool_malloc(&pool_, 200));
+    MemPoolStats after = Stats(&pool_);
+    EXPECT_EQ(before.peak_bytes, after.peak_bytes) << "the pool took more memory";
+    if (!memkit_test::kReuseIsDelayed) {
+        EXPECT_EQ(before.reuse_hits + kBatch, after.reuse_hits) << "freed blocks were not reused";
+        for (void* p : again) EXPECT_NE(made.end(), std::find(made.begin(), made.end(), p));
+    }
+    for (void* p : again) mem_free(p);
+}
+
+TEST_F(Malloc, ProducerConsumerOverMillionsStaysBounded) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build";
+    const int kObjects = RUNNING_ON_VALGRIND ? 100000 : 2000000;
+    constexpr int kBatch = 64;
+    std::mutex mutex;
+    std::condition_variable ready;
+    std::vector<std::vector<void*>> queue;
+    bool done = false;
+    std::thread consumer([&] {
+        for (;;) {
+            std::vector<void*> batch;
+            {
+                std::unique_lock<std::mutex> lock(mutex);
+                ready.wait(lock, [&] { return done || !queue.empty(); });
+                if (queue.empty()) return;
+                batch = std::move(queue.back());
+                queue.pop_back();
+            }
+            for (void* p : batch) {
+                EXPECT_EQ(0x42, *static_cast<unsigned char*>(p));
+                mem_free(p);
+            }
+        }
+    });
+    size_t peak = 0;
+    for (int i = 0; i < kObjects; i += kBatch) {
+        std::vector<void*> batch;
+        for (int j = 0; j < kBatch; j++) {
+            auto* p = static_cast<unsigned char*>(mem_pool_malloc(&pool_, 64 + (i + j) % 193));
+            ASSERT_NE(nullptr, p);
+            *p = 0x42;
+            batch.push_back(p);
+        }
+        for (;;) {  // at most 64 batches in flight
+            std::lock_guard<std::mutex> lock(mutex);
+            if (queue.size() < 64) {
+                queue.push_back(std::move(batch));
+                break;
+            }
+        }
+        ready.notify_one();
+        if (i % (kBatch * 1024) == 0) peak = std::max(peak, Stats(&pool_).peak_bytes);
+    }
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        done = true;
+    }
+    ready.notify_one();
+    consumer.join();
+    MemPoolStats stats = Stats(&pool_);
+    EXPECT_EQ(0u, stats.live_containers);
+    // 64 batches of 64 blocks of at most 320 bytes in flight: a few MiB, not the
+    // hundreds of MiB the objects add up to.
+    EXPECT_LT(stats.peak_bytes, size_t{16} << 20) << "memory grew with the objects passed";
+}
+
+#if MEM_THREAD_SAFE
+TEST(MallocFork, TheChildKeepsAllocatingWhileOtherThreadsHoldLocks) {
+#ifdef MEMKIT_TEST_ASAN
+    // gcc 12's AddressSanitizer runtime does not hold its own allocator's lock across
+    // fork: a child forked while other threads allocate may hang inside it.
+    GTEST_SKIP() << "AddressSanitizer's allocator is not fork-safe here";
+#endif
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> busy;
+    for (int t = 0; t < 2; t++) {
+        busy.emplace_back([&] {  // slow paths: new pages, stats (pool and snapshot locks)
+            std::vector<void*> held;
+            while (!stop.load()) {
+                for (int i = 0; i < 100; i++) held.push_back(mem_malloc(70000 + i));
+                MemPoolStats stats;
+                EXPECT_TRUE(mem_pool_stats(mem_default_pool(), &stats));
+                for (void* p : held) mem_free(p);
+                held.clear();
+                mem_pool_trim(mem_default_pool());
+            }
+        });
+    }
+    for (int round = 0; round < 20; round++) {
+        pid_t child = fork();
+        ASSERT_NE(-1, child);
+        if (child == 0) {
+            for (int i = 0; i < 1000; i++) mem_free(mem_malloc(static_cast<size_t>(i) * 97 + 1));
+            void* big = mem_malloc(1 << 20);
+            mem_free(big);
+            _exit(big != nullptr && mem_pool_trim(mem_default_pool()) >= 0 ? 0 : 1);
+        }
+        int status = 0;
+        ASSERT_EQ(child, waitpid(child, &status, 0));
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round;
+    }
+    stop = true;
+    for (auto& t : busy) t.join();
+}
+#endif
+
+}  // namespace
