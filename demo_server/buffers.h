@@ -34,6 +34,12 @@ DemoScratch* scratch_begin(void);
 void* scratch_alloc(DemoScratch* scratch, size_t size);
 void scratch_end(DemoScratch* scratch);
 
+/* The server's small objects (connections, write and shutdown requests): mem_malloc
+ * for memkit, which also serves libuv's own allocations (uv_replace_allocator in
+ * buffers_init); malloc for the twin. */
+void* object_alloc(size_t size);
+void object_free(void* object);
+
 /* Prints the allocator's statistics (pool stats and cache hit rates for memkit). */
 void buffers_report(FILE* out);
 /* Live read/write buffers right now (containers for memkit, blocks for malloc). */

@@ -26,6 +26,10 @@ bool buffers_init(void) { return true; }
 
 const char* buffers_name(void) { return "malloc"; }
 
+void* object_alloc(size_t size) { return malloc(size); }
+
+void object_free(void* object) { free(object); }
+
 DemoBuffer* buffer_new(size_t size) {
     DemoBuffer* b = malloc(size);
     if (b != NULL) {

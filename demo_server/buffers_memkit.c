@@ -1,9 +1,11 @@
 /*
  * buffers_memkit.c - demo server memory from libmemkit: one pool shared by every
  * event-loop thread (each thread works from its own cache), request arenas for
- * per-message work.
+ * per-message work, and libuv's own allocations and the server's small objects
+ * (connections, write requests) from mem_malloc's default pool.
  */
 #include <inttypes.h>
+#include <uv.h>
 
 #include "buffers.h"
 #include "memkit.h"
@@ -19,8 +21,13 @@ bool buffers_init(void) {
         fprintf(stderr, "demo_server: its event loops need the thread-safe libmemkit (MEM_THREAD_SAFE=1)\n");
         return false;
     }
-    return mem_pool_init(&pool, 1024);
+    /* Before any other libuv call, as uv_replace_allocator requires. */
+    return uv_replace_allocator(mem_malloc, mem_realloc, mem_calloc, mem_free) == 0 && mem_pool_init(&pool, 1024);
 }
+
+void* object_alloc(size_t size) { return mem_malloc(size); }
+
+void object_free(void* object) { mem_free(object); }
 
 const char* buffers_name(void) { return "memkit"; }
 
@@ -70,10 +77,14 @@ void buffers_report(FILE* out) {
             s.live_containers, s.live_bytes, s.orphaned_containers, s.orphaned_bytes, s.peak_bytes,
             allocations ? 100.0 * (double)s.reuse_hits / (double)allocations : 0.0,
             cache_ops ? 100.0 * (double)s.cache_hits / (double)cache_ops : 0.0, s.lock_acquisitions);
+    if (mem_pool_stats(mem_default_pool(), &s)) {
+        fprintf(out, "objects (libuv and the server's, mem_malloc): live=%zu live_bytes=%zu peak_bytes=%zu\n",
+                s.live_containers, s.live_bytes, s.peak_bytes);
+    }
 }
 
 bool buffers_finish(FILE* report) {
-    bool valid = mem_pool_validate(&pool);
+    bool valid = mem_pool_validate(&pool) && mem_pool_validate(mem_default_pool());
     size_t live = buffers_live();
     fprintf(report, "final: live_containers=%zu validate=%s\n", live, valid ? "ok" : "FAILED");
     mem_pool_destroy(&pool);

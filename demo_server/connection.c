@@ -35,7 +35,7 @@ static void on_close(uv_handle_t* handle) {
     }
     atomic_fetch_sub_explicit(&c->server->counters.active, 1, memory_order_relaxed);
     add(&c->server->counters.closed, 1);
-    free(c);
+    object_free(c);
 }
 
 static void close_connection(Connection* c) {
@@ -48,14 +48,14 @@ static void close_connection(Connection* c) {
 static void on_shutdown(uv_shutdown_t* request, int status) {
     (void)status;
     close_connection((Connection*)request->handle);
-    free(request);
+    object_free(request);
 }
 
 /* The client sent EOF and every echo is written: shut our side down, then close. */
 static void finish_after_eof(Connection* c) {
-    uv_shutdown_t* request = malloc(sizeof *request);
+    uv_shutdown_t* request = object_alloc(sizeof *request);
     if (request == NULL || uv_shutdown(request, (uv_stream_t*)&c->handle, on_shutdown) != 0) {
-        free(request);
+        object_free(request);
         close_connection(c);
     }
 }
@@ -114,7 +114,7 @@ static void on_write(uv_write_t* request, int status) {
     if (status == 0) {
         add(&c->server->counters.bytes_out, w->length);
     }
-    free(w);
+    object_free(w);
     if (c->closing) {
         return;
     }
@@ -134,10 +134,10 @@ static void echo(Connection* c, size_t length) {
     add(&k->bytes_in, length);
     add(&k->reads, 1);
     add(&k->lines, count_lines(buffer_data(c->reading), length));
-    EchoWrite* w = malloc(sizeof *w);
+    EchoWrite* w = object_alloc(sizeof *w);
     DemoBuffer* writer = w != NULL ? buffer_hand_to_writer(c->reading) : NULL;
     if (writer == NULL) {
-        free(w);
+        object_free(w);
         add(&k->errors, 1);
         close_connection(c);
         return;
@@ -150,7 +150,7 @@ static void echo(Connection* c, size_t length) {
     if (uv_write(&w->request, (uv_stream_t*)&c->handle, &out, 1, on_write) != 0) {
         c->pending -= length;
         buffer_release(writer);
-        free(w);
+        object_free(w);
         add(&k->errors, 1);
         close_connection(c);
         return;
@@ -178,7 +178,7 @@ static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
     }
 }
 
-static void on_refused_close(uv_handle_t* handle) { free(handle); }
+static void on_refused_close(uv_handle_t* handle) { object_free(handle); }
 
 void connection_accept(uv_stream_t* listener, int status) {
     Worker* worker = listener->data;
@@ -187,9 +187,12 @@ void connection_accept(uv_stream_t* listener, int status) {
         add(&server->counters.errors, 1);
         return;
     }
-    Connection* c = calloc(1, sizeof *c);
+    Connection* c = object_alloc(sizeof *c);
+    if (c != NULL) {
+        memset(c, 0, sizeof *c);
+    }
     if (c == NULL || uv_tcp_init(listener->loop, &c->handle) != 0) {
-        free(c);
+        object_free(c);
         add(&server->counters.errors, 1);
         return;
     }

@@ -28,7 +28,7 @@ stats() { # stats NAME: asks for statistics, prints the newest stats block
     before=$(grep -c "stats(SIGUSR1)" "$work/$1.log")
     kill -USR1 "${!pid_var}"
     for _ in $(seq 50); do [[ $(grep -c "stats(SIGUSR1)" "$work/$1.log") -gt $before ]] && break; sleep 0.1; done
-    tail -3 "$work/$1.log"
+    tac "$work/$1.log" | sed "/stats(SIGUSR1)/q" | tac
 }
 live_after_settling() { # the live buffer count once clients have gone (waits up to 10 s)
     local live
@@ -57,6 +57,9 @@ check "64 MB through socat, same sha256" \
 stats main > "$work/stats_after_load.txt"
 check "statistics carry the UTC time and uptime, and count the reads echoed" \
     'grep -qE "stats\(SIGUSR1\) at 20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z uptime=[0-9]+\.[0-9]s: .* reads=[1-9]" "$work/stats_after_load.txt"'
+
+check "libuv's allocations and the server's objects come from mem_malloc (uv_replace_allocator)" \
+    'grep -qE "objects \(libuv and the server.s, mem_malloc\): live=[0-9]+ live_bytes=[0-9]+ peak_bytes=[1-9]" "$work/stats_after_load.txt"'
 
 baseline=$(rss_kb "$PID_main")
 "$abuse" "$PORT_main" stall 268435456 3 > "$work/stall.txt" &

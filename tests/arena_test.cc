@@ -22,10 +22,10 @@ TEST(Arena, AllocationsAreAlignedAndBumped) {
     char* b = static_cast<char*>(mem_arena_alloc(arena, 5));
     ASSERT_NE(nullptr, a);
     ASSERT_NE(nullptr, b);
-    EXPECT_EQ(0u, reinterpret_cast<uintptr_t>(a) % MEM_ALIGNMENT);
-    EXPECT_EQ(0u, reinterpret_cast<uintptr_t>(b) % MEM_ALIGNMENT);
-    EXPECT_EQ(a + MEM_ALIGNMENT, b);  // no per-allocation header
-    EXPECT_EQ(MEM_ALIGNMENT + 5u, mem_arena_used(arena));
+    EXPECT_EQ(0u, reinterpret_cast<uintptr_t>(a) % alignof(max_align_t));  // suitable for any type
+    EXPECT_EQ(0u, reinterpret_cast<uintptr_t>(b) % MEM_ARENA_ALIGNMENT);
+    EXPECT_EQ(a + MEM_ARENA_ALIGNMENT, b);  // no per-allocation header
+    EXPECT_EQ(MEM_ARENA_ALIGNMENT + 5u, mem_arena_used(arena));
     EXPECT_EQ(4096u, mem_arena_capacity(arena));
     EXPECT_TRUE(mem_arena_destroy(arena));
 }
@@ -36,7 +36,7 @@ TEST(Arena, AlignedAllocationsHonourTheAlignment) {
         void* p = mem_arena_alloc_aligned(arena, 24, alignment);
         ASSERT_NE(nullptr, p) << alignment;
         EXPECT_EQ(0u, reinterpret_cast<uintptr_t>(p) % alignment);
-        EXPECT_EQ(0u, reinterpret_cast<uintptr_t>(p) % MEM_ALIGNMENT);
+        EXPECT_EQ(0u, reinterpret_cast<uintptr_t>(p) % MEM_ARENA_ALIGNMENT);
     }
     EXPECT_EQ(nullptr, mem_arena_alloc_aligned(arena, 8, 3));
     EXPECT_EQ(MEM_ERR_BAD_ALIGNMENT, mem_last_error());

@@ -160,13 +160,15 @@ static inline void* arena_alloc(MemoryArena* arena, size_t size, size_t alignmen
     return arena_alloc_slow(arena, size, alignment);
 }
 
-void* mem_arena_alloc(MemoryArena* arena, size_t size) { return arena_alloc(arena, size, MEM_ALIGNMENT); }
+_Static_assert(_Alignof(max_align_t) <= MEM_ARENA_ALIGNMENT, "arena blocks are suitable for any type");
+
+void* mem_arena_alloc(MemoryArena* arena, size_t size) { return arena_alloc(arena, size, MEM_ARENA_ALIGNMENT); }
 
 void* mem_arena_alloc_aligned(MemoryArena* arena, size_t size, size_t alignment) {
     if (!mem__is_power_of_two(alignment) || alignment > 4096) {
         return mem__fail_null(MEM_ERR_BAD_ALIGNMENT);
     }
-    return arena_alloc(arena, size, alignment < MEM_ALIGNMENT ? MEM_ALIGNMENT : alignment);
+    return arena_alloc(arena, size, alignment < MEM_ARENA_ALIGNMENT ? MEM_ARENA_ALIGNMENT : alignment);
 }
 
 void* mem_arena_calloc(MemoryArena* arena, size_t count, size_t size) {

@@ -20,18 +20,23 @@ extern "C" {
 /* Opaque. */
 typedef struct MemoryArena MemoryArena;
 
+/* Alignment of mem_arena_alloc's blocks: suitable for any type (alignof(max_align_t),
+ * 16 bytes on x86-64 and AArch64), or MEM_ALIGNMENT when that is larger. */
+#define MEM_ARENA_ALIGNMENT (MEM_ALIGNMENT > 16 ? MEM_ALIGNMENT : 16)
+
 /* Creates an arena whose first chunk holds `size` bytes; a full chunk chains a new
  * one at least twice as large. Returns NULL with MEM_ERR_ZERO_SIZE,
  * MEM_ERR_SIZE_OVERFLOW or MEM_ERR_OUT_OF_MEMORY. Free with mem_arena_destroy. */
 MEM_API MEM_ATTR_NODISCARD MemoryArena* mem_arena_create(size_t size);
 
-/* `size` bytes aligned to MEM_ALIGNMENT, valid until the arena is reset or destroyed.
+/* `size` bytes aligned for any type (MEM_ARENA_ALIGNMENT), valid until the arena is
+ * reset or destroyed.
  * No per-allocation header. NULL with MEM_ERR_NULL_ARGUMENT, MEM_ERR_INVALID_ARENA,
  * MEM_ERR_ZERO_SIZE, MEM_ERR_SIZE_OVERFLOW or MEM_ERR_OUT_OF_MEMORY. */
 MEM_API MEM_ATTR_NODISCARD MEM_ATTR_ALLOC_SIZE(2) void* mem_arena_alloc(MemoryArena* arena, size_t size);
 
 /* As mem_arena_alloc, aligned to `alignment` (a power of two up to 4096; smaller than
- * MEM_ALIGNMENT is raised to it). Bad alignment: NULL with MEM_ERR_BAD_ALIGNMENT. */
+ * MEM_ARENA_ALIGNMENT is raised to it). Bad alignment: NULL with MEM_ERR_BAD_ALIGNMENT. */
 MEM_API MEM_ATTR_NODISCARD MEM_ATTR_ALLOC_SIZE(2) void* mem_arena_alloc_aligned(MemoryArena* arena, size_t size,
                                                                                size_t alignment);
 
