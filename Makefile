@@ -3,7 +3,8 @@
 #   make install PREFIX=/opt/memkit THREAD_SAFE=0
 # Installs lib/libmemkit.a, lib/libmemkit.so.$(VERSION) (soname libmemkit.so.$(MAJOR)),
 # include/memkit.h + include/memkit/*.h (so <memkit.h> and <memkit/memkit.h> both work)
-# and lib/pkgconfig/memkit.pc. Each variant builds in a directory of its own, and
+# and lib/pkgconfig/memkit.pc; the thread-safe install also lib/libmemkit_malloc.so, the
+# whole C allocator for LD_PRELOAD (docs/malloc.md). Each variant builds in a directory of its own, and
 # memkit.pc is written for the prefix of each install, so the lines above can run one
 # after the other. The version is memkit/include/memkit/version.h's; the compiler
 # flags are Bazel's (memkit/cflags.sh).
@@ -38,12 +39,31 @@ PC_PRIVATE := $(LIBS)
 endif
 endif
 
+# libmemkit_malloc.so: the same sources and malloc_preload.c, built to be malloc itself.
+PRELOAD_OBJS := $(SRCS:memkit/src/%.c=$(BUILD)/preload/%.o) $(BUILD)/preload/malloc_preload.o
+ifeq ($(THREAD_SAFE),0)
+PRELOAD_LIB :=
+else
+PRELOAD_LIB := $(BUILD)/libmemkit_malloc.so
+endif
+
 .PHONY: all install clean FORCE
-all: $(BUILD)/libmemkit.a $(BUILD)/libmemkit.so.$(VERSION) $(BUILD)/memkit.pc
+all: $(BUILD)/libmemkit.a $(BUILD)/libmemkit.so.$(VERSION) $(BUILD)/memkit.pc $(PRELOAD_LIB)
 
 $(BUILD)/%.o: memkit/src/%.c $(wildcard memkit/src/*.h memkit/include/*.h memkit/include/memkit/*.h)
 	@mkdir -p $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/preload/%.o: memkit/src/%.c $(wildcard memkit/src/*.h memkit/include/*.h memkit/include/memkit/*.h)
+	@mkdir -p $(BUILD)/preload
+	$(CC) $(ALL_CFLAGS) -DMEMKIT_PRELOAD=1 -ftls-model=initial-exec -Imemkit/src -c $< -o $@
+
+$(BUILD)/preload/malloc_preload.o: memkit/preload/malloc_preload.c $(wildcard memkit/include/*.h memkit/include/memkit/*.h)
+	@mkdir -p $(BUILD)/preload
+	$(CC) $(ALL_CFLAGS) -DMEMKIT_PRELOAD=1 -c $< -o $@
+
+$(BUILD)/libmemkit_malloc.so: $(PRELOAD_OBJS)
+	$(CC) -shared -o $@ $^ $(LIBS)
 
 $(BUILD)/libmemkit.a: $(OBJS)
 	rm -f $@
@@ -69,6 +89,9 @@ install: all
 	install -m 644 memkit/include/memkit.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 memkit/include/memkit/*.h $(DESTDIR)$(INCLUDEDIR)/memkit/
 	install -m 644 $(BUILD)/memkit.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+ifneq ($(PRELOAD_LIB),)
+	install -m 755 $(PRELOAD_LIB) $(DESTDIR)$(LIBDIR)/
+endif
 
 clean:
 	rm -rf $(BUILD)

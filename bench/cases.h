@@ -23,6 +23,7 @@ void AddPointerCases(std::vector<Case>* cases, const std::vector<MallocApi>& pee
 void AddRefcountCases(std::vector<Case>* cases, const std::vector<MallocApi>& peers, double scale);
 void AddRequestCases(std::vector<Case>* cases, const std::vector<MallocApi>& peers, double scale);
 void AddServerCases(std::vector<Case>* cases, const std::vector<MallocApi>& peers, double scale);
+void AddMallocCases(std::vector<Case>* cases, const std::vector<MallocApi>& peers, double scale);
 
 // Resident-memory workloads, each run once in a process of its own (memory.cc): their
 // names, their contenders, and one run of `workload` for `contender`, which adds its

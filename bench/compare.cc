@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
     bench::AddRefcountCases(&all, peers, o.scale);
     bench::AddRequestCases(&all, peers, o.scale);
     bench::AddServerCases(&all, peers, o.scale);
+    bench::AddMallocCases(&all, peers, o.scale);
     std::vector<std::string> groups;
     std::map<std::string, std::vector<bench::Case*>> by_group;
     for (bench::Case& c : all) {

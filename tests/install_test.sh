@@ -50,6 +50,13 @@ for threads in 1 0; do
     cc -std=c11 -Wall -Wextra -Werror tests/dlopen_probe.c -o "$work/dlopen_probe$threads" \
         $(pkg-config --cflags memkit) -ldl -pthread
     [[ "$("$work/dlopen_probe$threads" "$prefix/lib/libmemkit.so")" == ok ]] || { echo "FAIL: dlopen"; exit 1; }
+    # The preloadable malloc: installed with the thread-safe library only, and working.
+    if [[ $threads -eq 1 ]]; then
+        [[ "$(LD_PRELOAD="$prefix/lib/libmemkit_malloc.so" python3 -c 'import ctypes; print(ctypes.CDLL(None).mem_default_pool() != 0)')" == True ]] ||
+            { echo "FAIL: the installed libmemkit_malloc.so does not serve python3's malloc"; exit 1; }
+    elif [[ -e "$prefix/lib/libmemkit_malloc.so" ]]; then
+        echo "FAIL: THREAD_SAFE=0 installed libmemkit_malloc.so"; exit 1
+    fi
     # The variant guard: a consumer built with other layout or variant macros than the
     # library does not link (config.h), whether shared or static.
     other=$((1 - threads))

@@ -70,11 +70,19 @@ MEM_API MEM_ATTR_NODISCARD MEM_ATTR_MALLOC MEM_ATTR_ALLOC_SIZE(3) void* mem_pool
 MEM_API MEM_ATTR_NODISCARD MEM_ATTR_ALLOC_SIZE(3) void* mem_pool_realloc(MemoryPool* pool, void* block,
                                                                         size_t size);
 
-/* The same on the default pool (mem_default_pool). */
+/* mem_pool_malloc on the default pool (mem_default_pool; its set-up failing: NULL,
+ * ENOMEM, MEM_ERR_OUT_OF_MEMORY). */
 MEM_API MEM_ATTR_NODISCARD MEM_ATTR_MALLOC MEM_ATTR_ALLOC_SIZE(1) void* mem_malloc(size_t size);
+
+/* mem_pool_calloc on the default pool. */
 MEM_API MEM_ATTR_NODISCARD MEM_ATTR_MALLOC MEM_ATTR_ALLOC_SIZE2(1, 2) void* mem_calloc(size_t count, size_t size);
+
+/* mem_pool_aligned_alloc on the default pool. */
 MEM_API MEM_ATTR_NODISCARD MEM_ATTR_MALLOC MEM_ATTR_ALLOC_SIZE(2) void* mem_aligned_alloc(size_t alignment,
                                                                                          size_t size);
+
+/* mem_pool_realloc where a block that moves stays in its own pool (NULL `block`:
+ * mem_malloc). */
 MEM_API MEM_ATTR_NODISCARD MEM_ATTR_ALLOC_SIZE(2) void* mem_realloc(void* block, size_t size);
 
 /* Wipes `block` and gives it back to the cache of the thread that made it; any
