@@ -20,6 +20,10 @@
 
 #include "memkit.h"
 
+#if !MEM_THREAD_SAFE
+#error "libmemkit_malloc.so is built thread-safe: the programs it is preloaded into have threads"
+#endif
+
 #define EXPORT __attribute__((visibility("default")))
 
 EXPORT void* malloc(size_t size);

@@ -106,7 +106,10 @@ void mem__container_release_held(mem__cache* cache, MemoryContainer* c) {
 }
 
 void mem__container_release(struct mem__pool_state* st, MemoryContainer* c) {
-    mem__page* page = mem__page_of(c);
+    mem__container_release_in(st, mem__page_of(c), c);
+}
+
+void mem__container_release_in(struct mem__pool_state* st, mem__page* page, MemoryContainer* c) {
     /* Acquire: pairs with the release store that installed the page in its cache. */
     mem__cache* cache = mem__atomic_load_acquire(&page->cache);
     mem__wipe_payload(c);

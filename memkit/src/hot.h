@@ -24,6 +24,26 @@ static inline mem__page* mem__page_of(const MemoryContainer* c) {
     return mem__atomic_load_relaxed(&chunk[id & ((1u << MEM__PAGE_TABLE_CHUNK_BITS) - 1)]);
 }
 
+/* The page that holds `c` if `c`'s header names a registered page and `c` lies among
+ * its blocks, else NULL: for checking a pointer a caller handed in (mem_free). A
+ * released id's entry is tagged in bit 0 (page.c). */
+static inline mem__page* mem__page_find(const MemoryContainer* c) {
+    uint32_t id = c->page;
+    if (mem__unlikely(id == 0 || id >= (MEM__PAGE_TABLE_CHUNKS << MEM__PAGE_TABLE_CHUNK_BITS))) {
+        return NULL;
+    }
+    mem__page** chunk = mem__atomic_load_acquire(&mem__page_table[id >> MEM__PAGE_TABLE_CHUNK_BITS]);
+    mem__page* page =
+        chunk != NULL ? mem__atomic_load_relaxed(&chunk[id & ((1u << MEM__PAGE_TABLE_CHUNK_BITS) - 1)]) : NULL;
+    if (mem__unlikely(page == NULL || ((uintptr_t)page & 1u) != 0 || page->magic != MEM__PAGE_MAGIC)) {
+        return NULL;
+    }
+    /* Among the page's blocks. Not checked: that it starts one (a 64-bit division on
+     * every mem_free); the header's magic and state had to match already. */
+    size_t into = (size_t)((const unsigned char*)c - page->blocks); /* wraps when below */
+    return into < (size_t)page->block_count * page->stride ? page : NULL;
+}
+
 static inline bool mem__page_is_single(const mem__page* page) { return page->block_count == 1; }
 
 static inline bool mem__page_has_block(const mem__page* page) {

@@ -78,9 +78,6 @@ uint64_t mem__container_id(const MemoryContainer* c);
 /* The page with id `id` (a live container's page id always resolves; mem__page_of in
  * hot.h is the inline form). */
 mem__page* mem__page_lookup(uint32_t id);
-/* The page that holds `c` if `c`'s header names a registered page and `c` is one of
- * its blocks, else NULL: for checking a pointer a caller handed in (mem_free). */
-mem__page* mem__page_find(const MemoryContainer* c);
 /* The page table's lock, held across fork (fork.c). */
 void mem__page_table_lock(void);
 void mem__page_table_unlock(void);
@@ -297,6 +294,8 @@ MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls,
  * its cache, directly when the caller may, else through the owner's remote list.
  * Never inside a section. */
 void mem__container_release(struct mem__pool_state* st, MemoryContainer* c);
+/* The same when the caller has looked up `c`'s page already. */
+void mem__container_release_in(struct mem__pool_state* st, mem__page* page, MemoryContainer* c);
 /* The same with `cache`, the container's, held by the caller. */
 void mem__container_release_held(mem__cache* cache, MemoryContainer* c);
 

@@ -26,21 +26,21 @@ static MemoryContainer* header_before(const void* block) {
     return (MemoryContainer*)((uintptr_t)block - MEM__CONTAINER_HEADER);
 }
 
-/* The container of `block` and its offset into the data, or NULL when `block` is
- * not a live block. */
-static MemoryContainer* block_container(const void* block, size_t* offset) {
+/* The container of `block`, its page and its offset into the data, or NULL when
+ * `block` is not a live block. */
+static inline MemoryContainer* block_container(const void* block, mem__page** page, size_t* offset) {
     MemoryContainer* c = header_before(block);
     *offset = 0;
-    if (c->magic == MEM__CONTAINER_MAGIC_ALIGNED) {
+    if (mem__unlikely(c->magic == MEM__CONTAINER_MAGIC_ALIGNED)) {
         *offset = c->size;
         c = header_before((const unsigned char*)block - c->size);
     }
     /* Relaxed: the block's holder is the caller; the state changes only when it is freed. */
-    if (c->magic != MEM__CONTAINER_MAGIC || mem__atomic_load_relaxed(&c->state) != MEM__STATE_BLOCK ||
-        mem__page_find(c) == NULL || *offset >= c->size) {
+    if (mem__unlikely(c->magic != MEM__CONTAINER_MAGIC || mem__atomic_load_relaxed(&c->state) != MEM__STATE_BLOCK)) {
         return NULL;
     }
-    return c;
+    *page = mem__page_find(c);
+    return mem__likely(*page != NULL && *offset < c->size) ? c : NULL;
 }
 
 static MemoryContainer* refuse_block(const void* block, const char* call) {
@@ -146,14 +146,28 @@ void mem_free(void* block) {
         return;
     }
     size_t offset;
-    MemoryContainer* c = block_container(block, &offset);
+    mem__page* page;
+    MemoryContainer* c = block_container(block, &page, &offset);
     if (mem__unlikely(c == NULL)) {
         refuse_block(block, "mem_free");
         return;
     }
-    int saved_errno = errno; /* free leaves errno alone */
-    mem__container_release(mem__page_of(c)->pool, c);
-    errno = saved_errno;
+    /* errno stays: nothing on these paths sets it (mem__sys_free keeps it). */
+    mem__thread_state* ts = mem__this_thread_peek();
+    if (mem__likely(ts != NULL && c->owner == ts->index && !mem__page_is_single(page))) {
+        /* The owner's own small block: released inline, as mem__ref_drop_local does. */
+        mem__cache* cache = mem__atomic_load_acquire(&page->cache); /* as in mem__container_release */
+        mem__owner_enter(ts, cache);
+        mem__wipe_payload(c);
+        mem__cache_put(cache, page, c);
+        bool over = mem__cache_over_limits(cache);
+        mem__owner_leave(ts);
+        if (mem__unlikely(over)) {
+            mem__ref_drop_local_rest(page->pool, c, cache, false); /* the cache's surplus to the pool */
+        }
+        return;
+    }
+    mem__container_release_in(page->pool, page, c);
 }
 
 size_t mem_usable_size(const void* block) {
@@ -161,7 +175,8 @@ size_t mem_usable_size(const void* block) {
         return 0;
     }
     size_t offset;
-    const MemoryContainer* c = block_container(block, &offset);
+    mem__page* page;
+    const MemoryContainer* c = block_container(block, &page, &offset);
     if (c == NULL) {
         refuse_block(block, "mem_usable_size");
         return 0;
@@ -172,7 +187,8 @@ size_t mem_usable_size(const void* block) {
 /* `block` resized, a new block from `st` when it must move. */
 static void* block_resize(struct mem__pool_state* st, void* block, size_t size) {
     size_t offset;
-    MemoryContainer* c = block_container(block, &offset);
+    mem__page* page;
+    MemoryContainer* c = block_container(block, &page, &offset);
     if (c == NULL) {
         refuse_block(block, "mem_realloc");
         errno = EINVAL;
@@ -222,7 +238,12 @@ MemoryPool* mem_default_pool(void) {
     return ready ? &mem__default_pool : NULL; /* the error is set: out of memory */
 }
 
-static struct mem__pool_state* default_state(void) {
+static inline struct mem__pool_state* default_state(void) {
+    /* Acquire, as in mem_default_pool. */
+    struct mem__pool_state* st = mem__atomic_load_acquire(&mem__default_pool.state);
+    if (mem__likely(st != NULL)) {
+        return st;
+    }
     MemoryPool* pool = mem_default_pool();
     if (mem__unlikely(pool == NULL)) {
         errno = ENOMEM;
@@ -249,6 +270,7 @@ void* mem_realloc(void* block, size_t size) {
     }
     /* A block stays in its own pool. */
     size_t offset;
-    MemoryContainer* c = block_container(block, &offset);
-    return block_resize(c != NULL ? mem__page_of(c)->pool : NULL, block, size);
+    mem__page* page;
+    MemoryContainer* c = block_container(block, &page, &offset);
+    return block_resize(c != NULL ? page->pool : NULL, block, size);
 }

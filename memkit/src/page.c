@@ -34,22 +34,6 @@ mem__page* mem__page_lookup(uint32_t id) { return mem__atomic_load_relaxed(table
 void mem__page_table_lock(void) { mem__mutex_lock(&table_mutex); }
 void mem__page_table_unlock(void) { mem__mutex_unlock(&table_mutex); }
 
-mem__page* mem__page_find(const MemoryContainer* c) {
-    uint32_t id = c->page;
-    if (id == 0 || id >= TABLE_CHUNK * TABLE_CHUNKS) {
-        return NULL;
-    }
-    mem__page** chunk = mem__atomic_load_acquire(&mem__page_table[id >> TABLE_CHUNK_BITS]);
-    mem__page* page = chunk != NULL ? mem__atomic_load_relaxed(&chunk[id & (TABLE_CHUNK - 1)]) : NULL;
-    if (page == NULL || ((uintptr_t)page & 1u) != 0 || page->magic != MEM__PAGE_MAGIC) {
-        return NULL; /* no page, or a released id */
-    }
-    const unsigned char* at = (const unsigned char*)c;
-    bool in_page = at >= page->blocks && at < page->blocks + (size_t)page->block_count * page->stride &&
-                   (size_t)(at - page->blocks) % page->stride == 0;
-    return in_page ? page : NULL;
-}
-
 /* A free id bound to `page`, or 0 when the table cannot grow. */
 static uint32_t assign_id(mem__page* page) {
     mem__mutex_lock(&table_mutex);
