@@ -154,6 +154,50 @@ def server_sections(rep):
     rep.table(["workload", "libmemkit"] + PEERS + ["vs glibc", "vs mimalloc"], rows)
 
 
+def malloc_section(rep):
+    r = rep.r
+    rep.add("## Malloc-shaped blocks", "",
+            "A malloc/free pair of N bytes on T threads at once (`malloc/N/T`): `mem_malloc` + `mem_free` (which",
+            "wipes) against each peer plain and with a `memset` of the block before free. ns per pair.", "")
+    groups = sorted({g for (g, _) in r.ns if g.startswith("malloc/")},
+                    key=lambda g: (int(g.split("/")[2]), int(g.split("/")[1])))
+    rows = []
+    for group in groups:
+        mk = r.get(group, "libmemkit")
+        mi, gl = r.get(group, "mimalloc + memset"), r.get(group, "glibc + memset")
+        rows.append([group, f"**{fmt(mk)}**"] + [f"{fmt(r.get(group, p))} / {fmt(r.get(group, p + ' + memset'))}"
+                                                 for p in PEERS] + [f"{mk / mi:.2f}x", f"{mk / gl:.2f}x"])
+        rep.goal(f"{group}: within 1.3x of mimalloc + memset, faster than glibc + memset",
+                 mk <= 1.3 * mi and mk < gl, f"{mk / mi:.2f}x mimalloc + memset, {mk / gl:.2f}x glibc + memset")
+    rep.table(["pair", "libmemkit"] + [f"{p} / + memset" for p in PEERS] + ["vs mimalloc + memset", "vs glibc + memset"],
+              rows)
+
+
+def preload_section(rep, path):
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        data = json.load(f)
+    names = list(dict.fromkeys(row["contender"] for row in data["rows"]))
+    cell = {(row["workload"], row["contender"]): row for row in data["rows"]}
+    rep.add("## The whole allocator replaced (LD_PRELOAD)", "",
+            "mimalloc-bench's shapes on plain malloc/free (`bench/preload_shapes.c`), each allocator preloaded in a",
+            "process of its own (libmemkit as `libmemkit_malloc.so`), run by `bench/preload_run.py`: million",
+            f"operations per second and peak resident memory (MiB), medians of {data['rounds']} rounds, the",
+            "contenders' order rotating. **larson**: 1000 live 16-512 B blocks per thread, random replacement, sets",
+            "swapped between threads; **xmalloc**: producers pass batches of 64 blocks to consumers that free",
+            "them; **cscratch**: cache-scratch (16 B objects written 1000 times each); **cfrac**: lists of 8-64 B",
+            f"nodes, one thread. Load average before: {data['load_before'].split()[0]}, "
+            f"after: {data['load_after'].split()[0]}.", "")
+    rows = []
+    for workload in dict.fromkeys(row["workload"] for row in data["rows"]):
+        mk = cell[(workload, "libmemkit")]["mops"]
+        rows.append([workload] + [f"{cell[(workload, n)]['mops']:.1f} ({cell[(workload, n)]['peak_kib'] / 1024:.1f})"
+                                  for n in names] + [" / ".join(f"{mk / cell[(workload, n)]['mops']:.2f}x"
+                                                                for n in names if n != "libmemkit")])
+    rep.table(["workload"] + names + ["libmemkit / " + " / ".join(n for n in names if n != "libmemkit")], rows)
+
+
 def memory_sections(rep):
     mem = rep.r.memory
     names = ["libmemkit"] + PEERS
@@ -207,6 +251,8 @@ def main():
     request_section(rep)
     server_sections(rep)
     memory_sections(rep)
+    malloc_section(rep)
+    preload_section(rep, os.path.join(os.path.dirname(sys.argv[1]), "preload.json"))
     raw = results.raw
     names = ["libmemkit"] + PEERS
     plot(docs, "lifecycle", [(s, [results.get(f"lifecycle/{s}", n) for n in names]) for s in (64, 1024, 16384)],

@@ -344,11 +344,18 @@ TEST(MallocFork, TheChildKeepsAllocatingWhileOtherThreadsHoldLocks) {
             for (int i = 0; i < 1000; i++) mem_free(mem_malloc(static_cast<size_t>(i) * 97 + 1));
             void* big = mem_malloc(1 << 20);
             mem_free(big);
-            _exit(big != nullptr && mem_pool_trim(mem_default_pool()) >= 0 ? 0 : 1);
+            bool ok = big != nullptr && mem_pool_validate(mem_default_pool());
+            if (RUNNING_ON_VALGRIND) {
+                // The busy threads' memory is reachable only from their stacks, which the
+                // child does not have: leave without valgrind's leak check of the child.
+                execl("/bin/sh", "sh", "-c", ok ? "exit 0" : "exit 1", static_cast<char*>(nullptr));
+            }
+            _exit(ok ? 0 : 1);
         }
         int status = 0;
-        ASSERT_EQ(child, waitpid(child, &status, 0));
-        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round;
+        bool waited = waitpid(child, &status, 0) == child;
+        EXPECT_TRUE(waited && WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round;
+        if (!waited || !WIFEXITED(status) || WEXITSTATUS(status) != 0) break;  // the threads still get joined
     }
     stop = true;
     for (auto& t : busy) t.join();

@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 root=${MEMKIT_SID_CHROOT:-/var/cache/memkit/sid}
 apt_options=(-o Acquire::Check-Valid-Until=false -o Acquire::Retries=3)
 packages=(bazel-bootstrap g++ pkg-config liburcu-dev libuv1-dev libgtest-dev libgmock-dev valgrind socat python3
-          libglib2.0-dev libapr1-dev libtalloc-dev libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev)
+          libglib2.0-dev libapr1-dev libtalloc-dev libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev
+          sqlite3 git)
 
 ready="$root/.memkit-chroot-ready"
 if [[ ! -e "$ready" ]]; then
@@ -29,10 +30,16 @@ fi
 # /proc before any package is configured: the JDK's scripts need it.
 mountpoint -q "$root/proc" || mount -t proc proc "$root/proc"
 trap 'umount "$root/proc" 2>/dev/null || true' EXIT
-if [[ ! -e "$ready" ]]; then
+# The packages: all of them the first time, later only those added to the list since.
+missing=()
+for p in "${packages[@]}"; do
+    [[ -e "$ready" ]] && chroot "$root" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing+=("$p")
+done
+if ((${#missing[@]})); then
     chroot "$root" apt-get "${apt_options[@]}" update -qq
     if ! log=$(chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_options[@]}" install -y -qq \
-            --no-install-recommends "${packages[@]}" 2>&1); then
+            --no-install-recommends "${missing[@]}" 2>&1); then
         echo "$log" | tail -20; echo "FAIL: could not install the chroot's packages"; exit 1
     fi
     touch "$ready"
