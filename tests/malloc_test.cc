@@ -206,6 +206,98 @@ TEST_F(Malloc, DumpAndDestroyNameBlocks) {
     mem_free(p);
 }
 
+TEST_F(Malloc, OutOfMemoryAnswersEnomemAndTellsTheHandler) {
+    static size_t oom_requests;
+    oom_requests = 0;
+    MemOomHandler previous = mem_set_oom_handler([](size_t) { oom_requests++; });
+    memkit_test::CountingAllocator counting;
+    counting.fail_every = 1;  // every system allocation fails
+    counting.Install();
+    errno = 0;
+    EXPECT_EQ(nullptr, mem_pool_malloc(&pool_, 1 << 20));  // a page of its own: none to be had
+    EXPECT_EQ(ENOMEM, errno);
+    EXPECT_EQ(MEM_ERR_OUT_OF_MEMORY, mem_last_error());
+    errno = 0;
+    EXPECT_EQ(nullptr, mem_pool_aligned_alloc(&pool_, 4096, 1 << 20));
+    EXPECT_EQ(ENOMEM, errno);
+    EXPECT_EQ(nullptr, mem_pool_aligned_alloc(&pool_, size_t{1} << 62, SIZE_MAX - 100));  // size + alignment overflows
+    EXPECT_EQ(MEM_ERR_SIZE_OVERFLOW, mem_last_error());
+    EXPECT_EQ(nullptr, mem_pool_realloc(&pool_, nullptr, 1 << 20));
+    memkit_test::CountingAllocator::Uninstall();
+    mem_set_oom_handler(previous);
+    EXPECT_GE(oom_requests, 3u);
+    EXPECT_EQ(0u, Stats(&pool_).live_containers);
+}
+
+TEST_F(Malloc, BadPoolsAnswerEinval) {
+    MemoryPool never_initialised;
+    memset(&never_initialised, 0, sizeof never_initialised);
+    errno = 0;
+    EXPECT_EQ(nullptr, mem_pool_calloc(&never_initialised, 2, 8));
+    EXPECT_EQ(EINVAL, errno);
+    EXPECT_EQ(MEM_ERR_INVALID_POOL, mem_last_error());
+    errno = 0;
+    EXPECT_EQ(nullptr, mem_pool_aligned_alloc(nullptr, 64, 8));
+    EXPECT_EQ(EINVAL, errno);
+    errno = 0;
+    EXPECT_EQ(nullptr, mem_pool_realloc(&never_initialised, nullptr, 8));
+    EXPECT_EQ(EINVAL, errno);
+    errno = 0;
+    EXPECT_EQ(nullptr, mem_calloc(SIZE_MAX / 4, 8));  // the default pool's calloc checks too
+    EXPECT_EQ(ENOMEM, errno);
+}
+
+TEST_F(Malloc, ForgedHeadersAreRefused) {
+    memkit_test::LogCapture log;
+    // 32 bytes that look like a live block's header (magic, state) but name no page,
+    // then a real page's id with an address outside the page.
+    alignas(64) unsigned char forged[128] = {0};
+    MemoryContainer* header = reinterpret_cast<MemoryContainer*>(forged);
+    void* real = mem_pool_malloc(&pool_, 48);
+    ASSERT_NE(nullptr, real);
+    const MemoryContainer* real_header = reinterpret_cast<const MemoryContainer*>(static_cast<char*>(real) - 32);
+    memcpy(forged, real_header, 32);  // magic, state, size, page id of a live block
+    header->page = 0;
+    mem_free(forged + 32);
+    EXPECT_EQ(MEM_ERR_INVALID_POINTER, mem_last_error());
+    header->page = 0xFFFFFFF0u;  // beyond the page table
+    EXPECT_EQ(0u, mem_usable_size(forged + 32));
+    EXPECT_EQ(MEM_ERR_INVALID_POINTER, mem_last_error());
+    // An aligned block's own header whose offset points past its block's end.
+    void* aligned = mem_pool_aligned_alloc(&pool_, 256, 100);
+    ASSERT_NE(nullptr, aligned);
+    if (reinterpret_cast<MemoryContainer*>(static_cast<char*>(aligned) - 32)->magic != 0xC7) {
+        MemoryContainer* pad = reinterpret_cast<MemoryContainer*>(static_cast<char*>(aligned) - 32);
+        size_t offset = pad->size;
+        pad->size = 0;  // now it leads to itself: a header that is no block's
+        mem_free(aligned);
+        EXPECT_EQ(MEM_ERR_INVALID_POINTER, mem_last_error());
+        pad->size = offset;
+    }
+    mem_free(aligned);
+    header->page = real_header->page;  // a real page, but not one of its blocks
+    errno = 0;
+    EXPECT_EQ(nullptr, mem_realloc(forged + 32, 10));
+    EXPECT_EQ(EINVAL, errno);
+    EXPECT_TRUE(log.Contains("not a live block"));
+    EXPECT_EQ(1u, Stats(&pool_).live_containers);
+    mem_free(real);
+    EXPECT_EQ(0u, Stats(&pool_).live_containers);
+}
+
+TEST_F(Malloc, LargeBlocksAndSurplusPagesGoBack) {
+    // Large blocks (a page each) freed by their owner, and enough small pages emptied
+    // that the cache passes its limits and gives pages to the pool.
+    std::vector<void*> blocks;
+    for (int i = 0; i < 8; i++) blocks.push_back(mem_pool_malloc(&pool_, 100000 + i));
+    for (int i = 0; i < 20000; i++) blocks.push_back(mem_pool_malloc(&pool_, 16 + (i % 4) * 1000));
+    for (void* p : blocks) mem_free(p);
+    MemPoolStats stats = Stats(&pool_);
+    EXPECT_EQ(0u, stats.live_containers);
+    EXPECT_GT(stats.cache_exchanges, 0u) << "the cache kept every empty page";
+    EXPECT_GT(mem_pool_trim(&pool_), 0u);
+}
+
 TEST(MallocDefaultPool, ServesMallocAndRefusesDestroy) {
     MemoryPool* pool = mem_default_pool();
     ASSERT_NE(nullptr, pool);

@@ -59,7 +59,7 @@ static void* fail_errno(MemError error, int code) {
 }
 
 /* A block of `size` bytes from `st`, in a class of at least `min_class_size`. */
-static mem__always_inline void* block_new(struct mem__pool_state* st, size_t size, size_t min_class_size) {
+static void* block_new(struct mem__pool_state* st, size_t size, size_t min_class_size) {
     if (mem__unlikely(size > MEM_MAX_ALLOCATION)) {
         return fail_errno(MEM_ERR_SIZE_OVERFLOW, ENOMEM);
     }
