@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target (clang, -fsanitize=fuzzer,address,undefined) in the
-# thread-safe and the MEM_THREAD_SAFE=0 variants, and fuzzes each from the seed
-# corpus in fuzz/corpus (copied: the committed corpus is not modified; what a run
-# finds is left in build/fuzz/grown-corpus, to merge with -merge=1 when worthwhile).
+# Builds the libFuzzer targets (clang, -fsanitize=fuzzer,address,undefined) in the
+# thread-safe and the MEM_THREAD_SAFE=0 variants, and fuzzes each from its seed
+# corpus: api_fuzzer from fuzz/corpus, malloc_fuzzer from fuzz/malloc_corpus (copied:
+# the committed corpora are not modified; what a run finds is left in
+# build/fuzz/grown-<corpus>, to merge with -merge=1 when worthwhile). Each target
+# gets the seconds given.
 # Usage: fuzz/run.sh [SECONDS_THREADSAFE] [SECONDS_NOTHREADS] [JOBS]   (default 45 15 1)
 # A long run (docs/security.md): fuzz/run.sh 900 0 2  -> 30 CPU-minutes.
 set -euo pipefail
@@ -14,15 +16,17 @@ mkdir -p "$out"
 read -ra library_flags <<<"$(sh memkit/cflags.sh)"
 flags=("${library_flags[@]}" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -Imemkit/include)
-clang "${flags[@]}" memkit/src/*.c fuzz/api_fuzzer.c -lurcu-bp -lurcu-common -pthread -o "$out/api_fuzzer"
-clang "${flags[@]}" -DMEM_THREAD_SAFE=0 memkit/src/*.c fuzz/api_fuzzer.c -o "$out/api_fuzzer_nothreads"
+for target in api_fuzzer malloc_fuzzer; do
+    clang "${flags[@]}" memkit/src/*.c "fuzz/$target.c" -lurcu-bp -lurcu-common -pthread -o "$out/$target"
+    clang "${flags[@]}" -DMEM_THREAD_SAFE=0 memkit/src/*.c "fuzz/$target.c" -o "$out/${target}_nothreads"
+done
 export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1:malloc_limit_mb=4096"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
-fuzz() { # fuzz BINARY SECONDS
+fuzz() { # fuzz BINARY SECONDS SEED_CORPUS
     [[ "$2" -gt 0 ]] || return 0
     local corpus
     corpus=$(mktemp -d)
-    cp fuzz/corpus/* "$corpus/"
+    cp "$3"/* "$corpus/"
     echo "=== $(basename "$1"): $2 s, $jobs job(s)"
     local parallel=()
     [[ "$jobs" -gt 1 ]] && parallel=(-fork="$jobs")
@@ -30,10 +34,13 @@ fuzz() { # fuzz BINARY SECONDS
     "$1" "${parallel[@]}" -max_total_time="$2" -max_len=4096 -rss_limit_mb=4096 -print_final_stats=1 \
          -artifact_prefix="$out/" "$corpus" > "$log" 2>&1 || status=$?
     grep -E "^#[0-9]+.*(INITED|DONE)|cov:.*ft:|stat::|ERROR|SUMMARY|crash-|leak-|check failed" "$log" | tail -12
-    mkdir -p "$out/grown-corpus" && cp -n "$corpus"/* "$out/grown-corpus/" 2>/dev/null || true
+    local grown="$out/grown-$(basename "$3")"
+    mkdir -p "$grown" && cp -n "$corpus"/* "$grown/" 2>/dev/null || true
     rm -rf "$corpus"
     if [[ $status -ne 0 ]]; then echo "FAIL: $(basename "$1") found a problem (see $out)"; return 1; fi
     echo "ok: $(basename "$1") ran $2 s without a finding"
 }
-fuzz "$out/api_fuzzer" "$seconds"
-fuzz "$out/api_fuzzer_nothreads" "$seconds_nothreads"
+fuzz "$out/api_fuzzer" "$seconds" fuzz/corpus
+fuzz "$out/api_fuzzer_nothreads" "$seconds_nothreads" fuzz/corpus
+fuzz "$out/malloc_fuzzer" "$seconds" fuzz/malloc_corpus
+fuzz "$out/malloc_fuzzer_nothreads" "$seconds_nothreads" fuzz/malloc_corpus

@@ -31,6 +31,8 @@ gcc -std=c11 -O0 -I. -Imemkit/include stress/*.c -o "$out/stress" "${libs[@]}"
 "$out/stress" --threads 1 --ops 20000 --json > /dev/null
 gcc -std=c11 -O0 -Imemkit/include fuzz/api_fuzzer.c fuzz/corpus_replay.c -o "$out/corpus_replay" "${libs[@]}"
 "$out/corpus_replay" fuzz/corpus > /dev/null
+gcc -std=c11 -O0 -Imemkit/include fuzz/malloc_fuzzer.c fuzz/corpus_replay.c -o "$out/malloc_corpus_replay" "${libs[@]}"
+"$out/malloc_corpus_replay" fuzz/malloc_corpus > /dev/null
 for e in quickstart pool_tour; do
     gcc -std=c11 -O0 -Imemkit/include "examples/$e.c" -o "$out/$e" "${libs[@]}"
     "$out/$e" > /dev/null

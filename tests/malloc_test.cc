@@ -165,6 +165,11 @@ TEST_F(Malloc, MisuseIsRefusedAndNothingIsFreed) {
     ASSERT_NE(nullptr, p);
     mem_free(p + 16);  // an interior pointer
     EXPECT_EQ(MEM_ERR_INVALID_POINTER, mem_last_error());
+    // Regression: a pointer off the 16-byte grid had its "header" read through a
+    // misaligned struct pointer (UBSan: member access within misaligned address).
+    mem_free(p + 1);
+    EXPECT_EQ(MEM_ERR_INVALID_POINTER, mem_last_error());
+    EXPECT_EQ(0u, mem_usable_size(p + 8));
     EXPECT_TRUE(log.Contains("not a live block"));
     EXPECT_EQ(1u, Stats(&pool_).live_containers);
 

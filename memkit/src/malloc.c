@@ -29,11 +29,17 @@ static MemoryContainer* header_before(const void* block) {
 /* The container of `block`, its page and its offset into the data, or NULL when
  * `block` is not a live block. */
 static inline MemoryContainer* block_container(const void* block, mem__page** page, size_t* offset) {
-    MemoryContainer* c = header_before(block);
     *offset = 0;
+    if (mem__unlikely((uintptr_t)block % BLOCK_GRANULE != 0)) {
+        return NULL; /* every block is 16-byte aligned: no header to read before this */
+    }
+    MemoryContainer* c = header_before(block);
     if (mem__unlikely(c->magic == MEM__CONTAINER_MAGIC_ALIGNED)) {
         *offset = c->size;
-        c = header_before((const unsigned char*)block - c->size);
+        if (*offset % 32 != 0 || *offset > (uintptr_t)block) {
+            return NULL; /* an aligned block is a multiple of 32 bytes into its block */
+        }
+        c = header_before((const unsigned char*)block - *offset);
     }
     /* Relaxed: the block's holder is the caller; the state changes only when it is freed. */
     if (mem__unlikely(c->magic != MEM__CONTAINER_MAGIC || mem__atomic_load_relaxed(&c->state) != MEM__STATE_BLOCK)) {
