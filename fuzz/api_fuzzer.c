@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_support.h"
 #include "memkit.h"
 
 #define POOLS 2
@@ -21,77 +22,6 @@
 #define ARENA_BLOCKS 32
 #define STALE 8
 
-#define CHECK(cond)                                                                          \
-    do {                                                                                     \
-        if (!(cond)) {                                                                       \
-            fprintf(stderr, "api_fuzzer: check failed at line %d: %s (last error %s)\n", __LINE__, \
-                    #cond, mem_error_name(mem_last_error()));                                \
-            abort();                                                                         \
-        }                                                                                    \
-    } while (0)
-
-/* ---- input ---------------------------------------------------------------------- */
-
-typedef struct Input {
-    const uint8_t* data;
-    size_t size;
-} Input;
-
-static uint8_t take8(Input* in) {
-    if (in->size == 0) {
-        return 0;
-    }
-    in->size--;
-    return *in->data++;
-}
-
-static uint16_t take16(Input* in) { return (uint16_t)(take8(in) | take8(in) << 8); }
-
-/* A size: mostly small, sometimes 0, huge or overflowing. */
-static size_t take_size(Input* in) {
-    switch (take8(in) % 16) {
-    case 0:
-        return 0;
-    case 1:
-        return SIZE_MAX;
-    case 2:
-        return MEM_MAX_ALLOCATION + 1;
-    case 3:
-        return (size_t)1 << 40; /* valid but beyond memory: the allocator says no */
-    case 4:
-        return 1 + take16(in) * 16u;
-    default:
-        return 1 + take16(in) % 2048;
-    }
-}
-
-/* ---- failure injection -------------------------------------------------------------- */
-
-static uint64_t calls, fail_every, failures;
-static void* counted(void* block) {
-    failures += block == NULL; /* a real failure (a huge size) counts too */
-    return block;
-}
-static void* fuzz_alloc(void* ctx, size_t size) {
-    (void)ctx;
-    if (fail_every && ++calls % fail_every == 0) {
-        failures++;
-        return NULL;
-    }
-    return counted(malloc(size));
-}
-static void* fuzz_realloc(void* ctx, void* block, size_t size) {
-    (void)ctx;
-    if (fail_every && ++calls % fail_every == 0) {
-        failures++;
-        return NULL;
-    }
-    return counted(realloc(block, size));
-}
-static void fuzz_free(void* ctx, void* block) {
-    (void)ctx;
-    free(block);
-}
 static uint64_t oom_calls;
 static void on_oom(size_t requested) {
     (void)requested;

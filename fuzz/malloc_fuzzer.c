@@ -16,74 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_support.h"
 #include "memkit.h"
 
 #define POOLS 2   /* and the default pool, index POOLS */
 #define BLOCKS 32
-
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "malloc_fuzzer: check failed at line %d: %s (last error %s)\n", __LINE__, \
-                    #cond, mem_error_name(mem_last_error()));                                  \
-            abort();                                                                           \
-        }                                                                                      \
-    } while (0)
-
-typedef struct Input {
-    const uint8_t* data;
-    size_t size;
-} Input;
-
-static uint8_t take8(Input* in) {
-    if (in->size == 0) {
-        return 0;
-    }
-    in->size--;
-    return *in->data++;
-}
-
-static uint16_t take16(Input* in) { return (uint16_t)(take8(in) | take8(in) << 8); }
-
-/* A size: mostly small, sometimes 0, huge or overflowing. */
-static size_t take_size(Input* in) {
-    switch (take8(in) % 16) {
-    case 0:
-        return 0;
-    case 1:
-        return SIZE_MAX - take8(in);
-    case 2:
-        return MEM_MAX_ALLOCATION + 1;
-    case 3:
-        return (size_t)1 << 40; /* valid, but beyond memory: the allocator says no */
-    case 4:
-        return 1 + take16(in) * 8u;
-    default:
-        return take16(in) % 1100;
-    }
-}
-
-/* ---- failure injection */
-
-static uint64_t calls, fail_every;
-static void* fuzz_alloc(void* ctx, size_t size) {
-    (void)ctx;
-    if (fail_every && ++calls % fail_every == 0) {
-        return NULL;
-    }
-    return malloc(size);
-}
-static void* fuzz_realloc(void* ctx, void* block, size_t size) {
-    (void)ctx;
-    if (fail_every && ++calls % fail_every == 0) {
-        return NULL;
-    }
-    return realloc(block, size);
-}
-static void fuzz_free(void* ctx, void* block) {
-    (void)ctx;
-    free(block);
-}
 
 /* A failed allocation: NULL with ENOMEM and an out-of-memory or size error, or EINVAL
  * and a bad alignment. */
