@@ -12,15 +12,9 @@ namespace bench {
 
 namespace {
 
-void MemkitPairs(size_t size, uint64_t ops) {
-    for (uint64_t i = 0; i < ops; i++) {
-        void* p = mem_malloc(size);
-        Keep(p);
-        mem_free(p);
-    }
-}
-
-void PeerPairs(const MallocApi& api, size_t size, bool wipe, uint64_t ops) {
+// `ops` malloc/free pairs of `size` bytes through `api`, with a memset before each free
+// when `wipe` (mem_free wipes by itself).
+void Pairs(const MallocApi& api, size_t size, bool wipe, uint64_t ops) {
     for (uint64_t i = 0; i < ops; i++) {
         void* p = api.malloc(size);
         Keep(p);
@@ -41,21 +35,21 @@ void AddMallocCases(std::vector<Case>* cases, const std::vector<MallocApi>& peer
         for (int threads : {2, 4})
             for (size_t size : {size_t{64}, size_t{1024}}) shapes.push_back({size, threads});
     }
+    // libmemkit through the same kind of entry points as the peers, and only plain.
+    std::vector<std::pair<MallocApi, bool>> contenders = {{{"libmemkit", mem_malloc, mem_free}, false}};
+    for (const MallocApi& api : peers) {
+        contenders.push_back({api, false});
+        contenders.push_back({{api.name + " + memset", api.malloc, api.free}, true});
+    }
     for (auto [size, threads] : shapes) {
         std::string group = "malloc/" + std::to_string(size) + "/" + std::to_string(threads);
         uint64_t ops = Scaled(size <= 1024 ? 4000000 : 1000000, scale);
-        auto per_thread = [threads = threads](uint64_t n) { return n / static_cast<uint64_t>(threads); };
-        cases->push_back({group, "libmemkit", ops, [size = size, threads = threads, per_thread](uint64_t n) {
-                              return TimeThreads(threads, [&](int) { MemkitPairs(size, per_thread(n)); });
-                          }});
-        for (const MallocApi& api : peers) {
-            for (bool wipe : {false, true}) {
-                cases->push_back({group, api.name + (wipe ? " + memset" : ""), ops,
-                                  [api, size = size, threads = threads, per_thread, wipe](uint64_t n) {
-                                      return TimeThreads(threads,
-                                                         [&](int) { PeerPairs(api, size, wipe, per_thread(n)); });
-                                  }});
-            }
+        for (const auto& [api, wipe] : contenders) {
+            cases->push_back({group, api.name, ops, [api = api, wipe = wipe, size = size, threads = threads](uint64_t n) {
+                                  return TimeThreads(threads, [&](int) {
+                                      Pairs(api, size, wipe, n / static_cast<uint64_t>(threads));
+                                  });
+                              }});
         }
     }
 }

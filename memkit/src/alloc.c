@@ -109,33 +109,15 @@ void mem__container_release(struct mem__pool_state* st, MemoryContainer* c) {
     mem__container_release_in(st, mem__page_of(c), c);
 }
 
-void mem__container_release_in(struct mem__pool_state* st, mem__page* page, MemoryContainer* c) {
-    /* Acquire: pairs with the release store that installed the page in its cache. */
-    mem__cache* cache = mem__atomic_load_acquire(&page->cache);
-    mem__wipe_payload(c);
-    if (c->owner == MEM__OWNER_POOL) {
-        mem__page* to_free = NULL;
-        mem__pool_lock(st);
-        mem__cache_put(cache, page, c); /* the pool's own: its spares are the stock */
-        size_t failed = mem__stock_evict(st, st->orphan_budget, &to_free);
-        mem__pool_unlock(st);
-        mem__free_pages(to_free);
-        if (failed != 0) {
-            mem__out_of_memory_absorbed(failed);
-        }
-        return;
+void mem__container_release_to_pool(struct mem__pool_state* st, mem__page* page, mem__cache* cache,
+                                     MemoryContainer* c) {
+    mem__page* to_free = NULL;
+    mem__pool_lock(st);
+    mem__cache_put(cache, page, c); /* the pool's own: its spares are the stock */
+    size_t failed = mem__stock_evict(st, st->orphan_budget, &to_free);
+    mem__pool_unlock(st);
+    mem__free_pages(to_free);
+    if (failed != 0) {
+        mem__out_of_memory_absorbed(failed);
     }
-    mem__thread_state* ts = mem__this_thread_peek();
-    if (ts != NULL && ts->index == c->owner) {
-        mem__owner_enter(ts, cache);
-        mem__cache_put(cache, page, c);
-        mem__page* surplus = mem__cache_over_limits(cache) ? mem__cache_surplus(cache, false) : NULL;
-        mem__owner_leave(ts);
-        mem__stock_return(st, surplus);
-        return;
-    }
-    /* Atomic: a snapshot of the owner's cache may be reading the block's state. */
-    mem__atomic_store_relaxed(&c->state, (uint8_t)MEM__STATE_REMOTE);
-    mem__track_forbid(c->data, page->capacity);
-    mem__remote_push(cache, c, MEM__REMOTE_BLOCK);
 }

@@ -299,6 +299,35 @@ static mem__always_inline MemoryContainer* mem__container_new(struct mem__pool_s
     return mem__container_obtain(st, cls, size, born_shared, local);
 }
 
+/* Releases a container whose last reference is gone, `page` its page (as
+ * mem__container_release): wiped, then back to its cache directly on the owner's
+ * thread, under the pool mutex for the pool's own cache, else through the owner's
+ * remote list. Never inside a section. */
+static inline void mem__container_release_in(struct mem__pool_state* st, mem__page* page, MemoryContainer* c) {
+    /* Acquire: pairs with the release store that installed the page in its cache. */
+    mem__cache* cache = mem__atomic_load_acquire(&page->cache);
+    mem__wipe_payload(c);
+    if (mem__unlikely(c->owner == MEM__OWNER_POOL)) {
+        mem__container_release_to_pool(st, page, cache, c);
+        return;
+    }
+    mem__thread_state* ts = mem__this_thread_peek();
+    if (mem__likely(ts != NULL && ts->index == c->owner)) {
+        mem__owner_enter(ts, cache);
+        mem__cache_put(cache, page, c);
+        mem__page* surplus = mem__unlikely(mem__cache_over_limits(cache)) ? mem__cache_surplus(cache, false) : NULL;
+        mem__owner_leave(ts);
+        if (mem__unlikely(surplus != NULL)) {
+            mem__stock_return(st, surplus);
+        }
+        return;
+    }
+    /* Atomic: a snapshot of the owner's cache may be reading the block's state. */
+    mem__atomic_store_relaxed(&c->state, (uint8_t)MEM__STATE_REMOTE);
+    mem__track_forbid(c->data, page->capacity);
+    mem__remote_push(cache, c, MEM__REMOTE_BLOCK);
+}
+
 /* Drops a reference counted in refcount, on the owner's thread: inline when the
  * container is small and its cache within its limits. */
 static mem__always_inline void mem__ref_drop_local(struct mem__pool_state* st, MemoryContainer* c) {

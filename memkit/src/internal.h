@@ -294,8 +294,11 @@ MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls,
  * its cache, directly when the caller may, else through the owner's remote list.
  * Never inside a section. */
 void mem__container_release(struct mem__pool_state* st, MemoryContainer* c);
-/* The same when the caller has looked up `c`'s page already. */
-void mem__container_release_in(struct mem__pool_state* st, mem__page* page, MemoryContainer* c);
+/* The same when the caller has looked up `c`'s page already: mem__container_release_in
+ * in hot.h. Its part for a container of the pool's own cache, wiped already, `cache`
+ * its page's: */
+void mem__container_release_to_pool(struct mem__pool_state* st, mem__page* page, mem__cache* cache,
+                                     MemoryContainer* c);
 /* The same with `cache`, the container's, held by the caller. */
 void mem__container_release_held(mem__cache* cache, MemoryContainer* c);
 

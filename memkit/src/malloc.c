@@ -158,21 +158,7 @@ void mem_free(void* block) {
         refuse_block(block, "mem_free");
         return;
     }
-    /* errno stays: nothing on these paths sets it (mem__sys_free keeps it). */
-    mem__thread_state* ts = mem__this_thread_peek();
-    if (mem__likely(ts != NULL && c->owner == ts->index && !mem__page_is_single(page))) {
-        /* The owner's own small block: released inline, as mem__ref_drop_local does. */
-        mem__cache* cache = mem__atomic_load_acquire(&page->cache); /* as in mem__container_release */
-        mem__owner_enter(ts, cache);
-        mem__wipe_payload(c);
-        mem__cache_put(cache, page, c);
-        bool over = mem__cache_over_limits(cache);
-        mem__owner_leave(ts);
-        if (mem__unlikely(over)) {
-            mem__ref_drop_local_rest(page->pool, c, cache, false); /* the cache's surplus to the pool */
-        }
-        return;
-    }
+    /* Inline (hot.h); errno stays: nothing on its paths sets it (mem__sys_free keeps it). */
     mem__container_release_in(page->pool, page, c);
 }
 
@@ -190,7 +176,8 @@ size_t mem_usable_size(const void* block) {
     return c->size - offset;
 }
 
-/* `block` resized, a new block from `st` when it must move. */
+/* `block` resized, a new block from `st` when it must move (NULL: from the block's
+ * own pool). */
 static void* block_resize(struct mem__pool_state* st, void* block, size_t size) {
     size_t offset;
     mem__page* page;
@@ -199,6 +186,9 @@ static void* block_resize(struct mem__pool_state* st, void* block, size_t size) 
         refuse_block(block, "mem_realloc");
         errno = EINVAL;
         return NULL;
+    }
+    if (st == NULL) {
+        st = page->pool;
     }
     size_t usable = c->size - offset;
     /* In place when the block is big enough and not twice too big (tracked builds:
@@ -271,12 +261,5 @@ void* mem_aligned_alloc(size_t alignment, size_t size) {
 }
 
 void* mem_realloc(void* block, size_t size) {
-    if (block == NULL) {
-        return mem_malloc(size);
-    }
-    /* A block stays in its own pool. */
-    size_t offset;
-    mem__page* page;
-    MemoryContainer* c = block_container(block, &page, &offset);
-    return block_resize(c != NULL ? page->pool : NULL, block, size);
+    return block == NULL ? mem_malloc(size) : block_resize(NULL, block, size); /* stays in its pool */
 }

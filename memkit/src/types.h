@@ -97,7 +97,7 @@ enum mem__container_state {
     MEM__STATE_BLOCK = 4   /* live, a block of mem_pool_malloc: no handle, one holder */
 };
 /* Live in either form: held by handles, or a mem_pool_malloc block. */
-static inline bool mem__state_is_live(uint8_t state) { return state == 1 || state == 4; }
+static inline bool mem__state_is_live(uint8_t state) { return state == MEM__STATE_LIVE || state == MEM__STATE_BLOCK; }
 /* Reference counting is biased towards the owning thread: it counts in `refcount`
  * with plain stores; other threads count in `shared` atomically, as count << 1 with
  * the low bit MERGED set once the owner's count reached zero (from then on `shared`

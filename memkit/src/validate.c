@@ -73,17 +73,18 @@ static bool check_blocks(validation* v, const mem__page* page) {
             report(v, "container magic intact", c);
             continue;
         }
-        switch (mem__atomic_load_relaxed(&c->state)) { /* a remote release may mark it */
+        uint8_t state = mem__atomic_load_relaxed(&c->state); /* a remote release may mark it */
+        switch (state) {
         case MEM__STATE_LIVE:
-            live++;
-            check(v, c->size != 0 && c->size <= page->capacity, "live size within capacity", c);
-            check(v, mem__atomic_load_relaxed(&c->refcount) <= MEM__REFCOUNT_MAX, "live refcount within range", c);
-            break;
         case MEM__STATE_BLOCK:
             live++;
             check(v, c->size != 0 && c->size <= page->capacity, "live size within capacity", c);
-            check(v, mem__atomic_load_relaxed(&c->refcount) + mem__atomic_load_relaxed(&c->shared) != 0,
-                  "a malloc block is held", c);
+            if (state == MEM__STATE_LIVE) {
+                check(v, mem__atomic_load_relaxed(&c->refcount) <= MEM__REFCOUNT_MAX, "live refcount within range", c);
+            } else {
+                check(v, mem__atomic_load_relaxed(&c->refcount) + mem__atomic_load_relaxed(&c->shared) != 0,
+                      "a malloc block is held", c);
+            }
             break;
         case MEM__STATE_FREE:
             free_state++;
