@@ -28,14 +28,15 @@ static mem__page* page_from_pool(struct mem__pool_state* st, mem__cache* cache, 
 }
 
 /* The pool's own cache, for threads without one of their own. */
-static MemoryContainer* obtain_from_pool(struct mem__pool_state* st, unsigned cls, size_t size, bool single) {
+static MemoryContainer* obtain_from_pool(struct mem__pool_state* st, unsigned cls, size_t size, mem__birth birth,
+                                         bool single) {
     mem__cache* own = &st->own;
     mem__pool_lock(st);
     refill_serials(st, own);
     MemoryContainer* c = single ? NULL : mem__cache_take(own, cls);
     if (c != NULL) {
         own->counts.hits++;
-        mem__cache_revive(own, c, size, MEM__OWNER_POOL, true);
+        mem__cache_revive(own, mem__page_of(c), c, size, MEM__OWNER_POOL, birth);
     }
     mem__pool_unlock(st);
     if (c != NULL) {
@@ -50,12 +51,12 @@ static MemoryContainer* obtain_from_pool(struct mem__pool_state* st, unsigned cl
     mem__cache_install(own, page);
     c = mem__cache_take_from(own, page);
     own->counts.misses++;
-    mem__cache_revive(own, c, size, MEM__OWNER_POOL, true);
+    mem__cache_revive(own, page, c, size, MEM__OWNER_POOL, birth);
     mem__pool_unlock(st);
     return c;
 }
 
-MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls, size_t size, bool born_shared,
+MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls, size_t size, mem__birth birth,
                                        bool* local) {
     /* A budget of 0 keeps no orphan anywhere: each container gets a page of its own,
      * freed when it is released. */
@@ -64,10 +65,10 @@ MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls,
     mem__cache* cache = ts != NULL && !single ? mem__cache_for(ts, st) : NULL;
     *local = false;
     if (cache == NULL) {
-        return obtain_from_pool(st, cls, size, single);
+        return obtain_from_pool(st, cls, size, birth, single);
     }
     if (mem__likely(mem__cache_serials_left(cache))) {
-        mem__owner_enter(ts, cache);
+        mem__section section = mem__owner_enter(ts, cache);
         MemoryContainer* c = mem__cache_take(cache, cls);
         mem__page* surplus = NULL;
         if (c == NULL && mem__remote_pending(cache)) {
@@ -77,12 +78,12 @@ MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls,
         }
         if (c != NULL) {
             cache->counts.hits++;
-            mem__cache_revive(cache, c, size, ts->index, born_shared);
+            mem__cache_revive(cache, mem__page_of(c), c, size, ts->index, birth);
         }
-        mem__owner_leave(ts);
+        mem__owner_leave(ts, section);
         mem__stock_return(st, surplus);
         if (c != NULL) {
-            *local = !born_shared;
+            *local = birth == MEM__BIRTH_OWNED;
             return c;
         }
     }
@@ -90,13 +91,13 @@ MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls,
     if (page == NULL) {
         return NULL;
     }
-    mem__owner_enter(ts, cache);
+    mem__section section = mem__owner_enter(ts, cache);
     mem__cache_install(cache, page);
     MemoryContainer* c = mem__cache_take_from(cache, page);
     cache->counts.misses++;
-    mem__cache_revive(cache, c, size, ts->index, born_shared);
-    mem__owner_leave(ts);
-    *local = !born_shared;
+    mem__cache_revive(cache, page, c, size, ts->index, birth);
+    mem__owner_leave(ts, section);
+    *local = birth == MEM__BIRTH_OWNED;
     return c;
 }
 
@@ -105,9 +106,7 @@ void mem__container_release_held(mem__cache* cache, MemoryContainer* c) {
     mem__cache_put(cache, mem__page_of(c), c);
 }
 
-void mem__container_release(struct mem__pool_state* st, MemoryContainer* c) {
-    mem__container_release_in(st, mem__page_of(c), c);
-}
+void mem__container_release(MemoryContainer* c) { mem__container_release_in(mem__page_of(c), c); }
 
 void mem__container_release_to_pool(struct mem__pool_state* st, mem__page* page, mem__cache* cache,
                                      MemoryContainer* c) {

@@ -35,7 +35,7 @@ static unsigned small_page_order(const mem__page* page) { return mem__page_order
 mem__cache* mem__cache_find(mem__thread_state* ts, struct mem__pool_state* st) {
     for (unsigned i = 0; i < MEM_THREAD_CACHE_POOLS; i++) {
         if (mem__atomic_load_relaxed(&ts->caches[i].pool) == st) {
-            ts->last_cache = i;
+            ts->last_cache = &ts->caches[i];
             return &ts->caches[i];
         }
     }
@@ -59,7 +59,7 @@ mem__cache* mem__cache_find(mem__thread_state* ts, struct mem__pool_state* st) {
         /* Release: snapshots that find the cache in the pool's list see it whole. */
         mem__atomic_store_release(&cache->pool, st);
         mem__pool_unlock(st);
-        ts->last_cache = i;
+        ts->last_cache = cache;
         return cache;
     }
     return NULL; /* more pools than cache slots: this pool uses its own cache */
@@ -74,6 +74,15 @@ void mem__cache_counts_add(mem__cache_counts* sum, const mem__cache_counts* part
     sum->misses += part->misses;
     sum->reuses += part->reuses;
     sum->carves += part->carves;
+    for (unsigned cls = 0; cls < MEM__SMALL_CLASS_COUNT; cls++) {
+        /* Modular: a page moved away took its orphans off the fields above. */
+        uint64_t kept = part->put[cls] - part->taken[cls];
+        sum->orphans += (size_t)kept;
+        sum->orphan_bytes += (size_t)kept * mem__class_capacity(cls);
+        sum->reuses += part->taken[cls];
+        sum->hits += part->put[cls];
+        sum->taken[cls] = sum->put[cls] = 0; /* folded */
+    }
 }
 
 /* An empty page of the right size kept by the cache, laid out for `cls` and queued. */

@@ -52,7 +52,7 @@ static inline bool mem__page_has_block(const mem__page* page) {
 
 /* ---- the calling thread's cache */
 static inline mem__cache* mem__cache_for(mem__thread_state* ts, struct mem__pool_state* st) {
-    mem__cache* hint = &ts->caches[ts->last_cache];
+    mem__cache* hint = ts->last_cache;
     return mem__likely(mem__atomic_load_relaxed(&hint->pool) == st) ? hint : mem__cache_find(ts, st);
 }
 
@@ -64,15 +64,18 @@ static inline bool mem__cache_over_limits(const mem__cache* cache) {
 }
 
 /* ---- blocks. A free block's serial links it into its page's free list: LIFO, or
- * FIFO in tracking builds, so a released block is not handed out again at once. */
+ * FIFO in tracking builds, so a released block is not handed out again at once
+ * (only those keep `free_tail`). */
 
 static inline MemoryContainer* mem__free_pop(mem__page* page) {
     MemoryContainer* c = page->free;
     if (c != NULL) {
         page->free = (MemoryContainer*)(uintptr_t)c->serial;
+#if MEM__TRACKING
         if (page->free == NULL) {
             page->free_tail = NULL;
         }
+#endif
     }
     return c;
 }
@@ -88,11 +91,24 @@ static inline void mem__free_push(mem__page* page, MemoryContainer* c) {
     page->free_tail = c;
 #else
     c->serial = (uint64_t)(uintptr_t)page->free;
-    if (page->free == NULL) {
-        page->free_tail = c;
-    }
     page->free = c;
 #endif
+}
+
+/* Counts a block taken from `page`: `reused` (a free one) or carved. */
+static inline void mem__page_count_take(mem__cache* cache, mem__page* page, bool reused) {
+    if (reused && mem__class_is_small(page->size_class)) {
+        cache->counts.taken[page->size_class]++;
+    } else if (reused) {
+        cache->counts.orphans--;
+        cache->counts.orphan_bytes -= page->capacity;
+        cache->counts.reuses++;
+    } else {
+        cache->counts.containers++;
+        cache->counts.container_bytes += page->capacity;
+        cache->counts.carves++;
+    }
+    page->used++;
 }
 
 /* A block of `page`, which has one: a free one, else a new carve (the other way round
@@ -104,16 +120,21 @@ static inline MemoryContainer* mem__page_take(mem__cache* cache, mem__page* page
         c = MEM__TRACKING ? mem__free_pop(page) : mem__page_carve(page);
         reused = !reused;
     }
-    if (reused) {
-        cache->counts.orphans--;
-        cache->counts.orphan_bytes -= page->capacity;
-        cache->counts.reuses++;
-    } else {
-        cache->counts.containers++;
-        cache->counts.container_bytes += page->capacity;
-        cache->counts.carves++;
+    mem__page_count_take(cache, page, reused);
+    return c;
+}
+
+/* mem__page_take's common case, which calls nothing: a free block of `page` when the
+ * page keeps another to hand out (so it stays queued); else NULL, and nothing taken
+ * (mem__cache_take does the rest). Tracking builds carve first: NULL while they can. */
+static inline MemoryContainer* mem__page_take_free(mem__cache* cache, mem__page* page) {
+    MemoryContainer* c = page->free;
+    bool uncarved = page->carved < page->block_count;
+    if (mem__unlikely(c == NULL || (MEM__TRACKING && uncarved) || (c->serial == 0 && !uncarved))) {
+        return NULL;
     }
-    page->used++;
+    mem__free_pop(page);
+    mem__page_count_take(cache, page, true);
     return c;
 }
 
@@ -131,45 +152,61 @@ static inline MemoryContainer* mem__cache_take(mem__cache* cache, unsigned cls) 
     return c;
 }
 
-/* Makes `c` live for `size` bytes with the next serial; `owner` counts in refcount
- * (1) unless it is MEM__OWNER_POOL or `born_shared`, then shared is one, merged. */
-static inline void mem__cache_revive(mem__cache* cache, MemoryContainer* c, size_t size, uint16_t owner,
-                                     bool born_shared) {
+/* Makes `c`, a free block of `page`, live for `size` bytes, born as `birth` says. A
+ * block keeps its page in `serial` (mem_free's one-load way to it, checked against
+ * the page table) and counts no reference (its caller holds it). Any other container
+ * takes the next serial; `owner` counts in refcount (1) unless it is MEM__OWNER_POOL
+ * or the birth is shared, then shared is one, merged. A free block's refcount and
+ * shared are 0 (carved so, put back so): only the counts that differ are stored. */
+static mem__always_inline void mem__cache_revive(mem__cache* cache, mem__page* page, MemoryContainer* c, size_t size,
+                                                 uint16_t owner, mem__birth birth) {
     mem__track_block_created(c, MEM__CONTAINER_HEADER + size);
     c->size = size;
-    c->serial = cache->next_serial++;
+    c->serial = birth == MEM__BIRTH_BLOCK ? (uint64_t)(uintptr_t)page : cache->next_serial++;
     c->owner = owner;
     /* Relaxed: the container reaches other threads only through a handle, published
-     * with a release store of its `container` field. */
-    if (owner == MEM__OWNER_POOL || born_shared) {
-        mem__atomic_store_relaxed(&c->refcount, 0u);
+     * with a release store of its `container` field, or (a block) through its caller. */
+    if (birth == MEM__BIRTH_BLOCK) {
+        /* no reference counted */
+    } else if (owner == MEM__OWNER_POOL || birth == MEM__BIRTH_SHARED) {
         mem__atomic_store_relaxed(&c->shared, MEM__SHARED_ONE | MEM__SHARED_MERGED);
     } else {
         mem__atomic_store_relaxed(&c->refcount, 1u);
-        mem__atomic_store_relaxed(&c->shared, 0u);
     }
-    mem__atomic_store_relaxed(&c->state, (uint8_t)MEM__STATE_LIVE);
+    mem__atomic_store_relaxed(&c->state, (uint8_t)(birth == MEM__BIRTH_BLOCK ? MEM__STATE_BLOCK : MEM__STATE_LIVE));
     mem__track_allow(c->data, size); /* zero: carved zeroed, or wiped when released */
 }
 
-/* Gives a released, wiped block back to its page. */
-static inline void mem__cache_put(mem__cache* cache, mem__page* page, MemoryContainer* c) {
+/* Gives a released, wiped block back to its page. True when that moved the page and
+ * the cache now keeps more spares than it should (only a move adds spares): the
+ * caller hands the surplus back (mem__cache_surplus). */
+static inline bool mem__cache_put(mem__cache* cache, mem__page* page, MemoryContainer* c) {
     mem__track_block_released(c);
     mem__track_allow(c, MEM__CONTAINER_HEADER); /* the header stays the library's */
     mem__track_forbid(c->data, page->capacity);
-    mem__atomic_store_relaxed(&c->refcount, 0u);
-    mem__atomic_store_relaxed(&c->shared, 0u);
+    /* Counts left by the last release (a merged count) are cleared; a block's and
+     * most containers' are 0 already. */
+    if (mem__unlikely((mem__atomic_load_relaxed(&c->refcount) | mem__atomic_load_relaxed(&c->shared)) != 0)) {
+        mem__atomic_store_relaxed(&c->refcount, 0u);
+        mem__atomic_store_relaxed(&c->shared, 0u);
+    }
     mem__atomic_store_relaxed(&c->state, (uint8_t)MEM__STATE_FREE);
-    cache->counts.hits++;
     mem__free_push(page, c);
     page->used--;
-    cache->counts.orphans++;
-    cache->counts.orphan_bytes += page->capacity;
+    if (mem__likely(mem__class_is_small(page->size_class))) {
+        cache->counts.put[page->size_class]++;
+    } else {
+        cache->counts.hits++;
+        cache->counts.orphans++;
+        cache->counts.orphan_bytes += page->capacity;
+    }
     /* A page that was full, a large one, or an empty one with others queued moves. */
     if (mem__unlikely(page->list != MEM__LIST_QUEUE ||
                       (page->used == 0 && (page->prev != NULL || page->next != NULL)))) {
         mem__cache_relist(cache, page);
+        return mem__cache_over_limits(cache);
     }
+    return false;
 }
 
 /* Wipes the bytes a caller could have written; the rest of the block is zero already. */
@@ -269,57 +306,71 @@ static inline void mem__object_push(mem__thread_state* ts, mem__object_kind* kin
 
 /* ---- containers: the calling thread's cache, inline; everything else in alloc.c */
 
+/* The inline part of mem__container_new, which calls nothing: a container of class
+ * `cls` (for `size` bytes, born as `birth` says) from a free block of a queued page
+ * of the calling thread's cache for `st`; NULL when the call needs
+ * mem__container_obtain (no thread state yet, another pool's cache used last, a
+ * large class, a pool that keeps no orphans, no serials left, a snapshot holding the
+ * cache, no queued page of the class, a block to carve or the page's last one). */
+static mem__always_inline MemoryContainer* mem__container_take_inline(struct mem__pool_state* st, unsigned cls,
+                                                                      size_t size, mem__birth birth) {
+    mem__thread_state* ts = mem__current_state;
+    if (mem__unlikely(ts == NULL || !mem__class_is_small(cls) || mem__atomic_load_relaxed(&st->orphan_budget) == 0)) {
+        return NULL;
+    }
+    mem__cache* cache = ts->last_cache;
+    if (mem__unlikely(mem__atomic_load_relaxed(&cache->pool) != st ||
+                      (birth != MEM__BIRTH_BLOCK && !mem__cache_serials_left(cache)))) {
+        return NULL;
+    }
+    /* A snapshot holds the cache: mem__container_obtain waits for it. */
+    mem__section section = mem__owner_try_enter(ts, cache);
+    if (mem__unlikely(section == 0)) {
+        return NULL;
+    }
+    mem__page* page = cache->queue[cls];
+    MemoryContainer* c = mem__likely(page != NULL) ? mem__page_take_free(cache, page) : NULL;
+    if (mem__likely(c != NULL)) {
+        cache->counts.hits++;
+        mem__cache_revive(cache, page, c, size, ts->index, birth);
+    }
+    mem__owner_leave(ts, section);
+    return c;
+}
+
 /* A live container of `size` bytes in class `cls` (mem__size_class(size), or a larger
  * class) from `st`, as mem__container_obtain: inline when the calling thread's cache
  * has a queued page of the class. */
 static mem__always_inline MemoryContainer* mem__container_new(struct mem__pool_state* st, unsigned cls, size_t size,
-                                                              bool born_shared, bool* local) {
-    mem__thread_state* ts = mem__current_state;
-    if (mem__likely(ts != NULL && mem__class_is_small(cls) && mem__atomic_load_relaxed(&st->orphan_budget) != 0)) {
-        mem__cache* cache = &ts->caches[ts->last_cache];
-        if (mem__likely(mem__atomic_load_relaxed(&cache->pool) == st && mem__cache_serials_left(cache))) {
-            mem__owner_enter(ts, cache);
-            mem__page* page = cache->queue[cls];
-            MemoryContainer* c = NULL;
-            if (mem__likely(page != NULL)) {
-                c = mem__page_take(cache, page);
-                if (mem__unlikely(!mem__page_has_block(page))) {
-                    mem__cache_page_full(cache, page);
-                }
-                cache->counts.hits++;
-                mem__cache_revive(cache, c, size, ts->index, born_shared);
-            }
-            mem__owner_leave(ts);
-            if (mem__likely(c != NULL)) {
-                *local = !born_shared;
-                return c;
-            }
-        }
+                                                              mem__birth birth, bool* local) {
+    MemoryContainer* c = mem__container_take_inline(st, cls, size, birth);
+    if (mem__likely(c != NULL)) {
+        *local = birth == MEM__BIRTH_OWNED;
+        return c;
     }
-    return mem__container_obtain(st, cls, size, born_shared, local);
+    return mem__container_obtain(st, cls, size, birth, local);
 }
 
 /* Releases a container whose last reference is gone, `page` its page (as
- * mem__container_release): wiped, then back to its cache directly on the owner's
+ * mem__container_release; the page knows the pool): wiped, then back to its cache directly on the owner's
  * thread, under the pool mutex for the pool's own cache, else through the owner's
  * remote list. Never inside a section. */
-static inline void mem__container_release_in(struct mem__pool_state* st, mem__page* page, MemoryContainer* c) {
+static inline void mem__container_release_in(mem__page* page, MemoryContainer* c) {
+    mem__wipe_payload(c); /* first: little to keep across the call */
     /* Acquire: pairs with the release store that installed the page in its cache. */
     mem__cache* cache = mem__atomic_load_acquire(&page->cache);
-    mem__wipe_payload(c);
-    if (mem__unlikely(c->owner == MEM__OWNER_POOL)) {
-        mem__container_release_to_pool(st, page, cache, c);
+    mem__thread_state* ts = mem__this_thread_peek();
+    if (mem__likely(ts != NULL && ts->index == c->owner)) { /* never MEM__OWNER_POOL */
+        mem__section section = mem__owner_enter(ts, cache);
+        mem__page* surplus = mem__unlikely(mem__cache_put(cache, page, c)) ? mem__cache_surplus(cache, false) : NULL;
+        mem__owner_leave(ts, section);
+        if (mem__unlikely(surplus != NULL)) {
+            mem__stock_return(page->pool, surplus);
+        }
         return;
     }
-    mem__thread_state* ts = mem__this_thread_peek();
-    if (mem__likely(ts != NULL && ts->index == c->owner)) {
-        mem__owner_enter(ts, cache);
-        mem__cache_put(cache, page, c);
-        mem__page* surplus = mem__unlikely(mem__cache_over_limits(cache)) ? mem__cache_surplus(cache, false) : NULL;
-        mem__owner_leave(ts);
-        if (mem__unlikely(surplus != NULL)) {
-            mem__stock_return(st, surplus);
-        }
+    if (mem__unlikely(c->owner == MEM__OWNER_POOL)) {
+        mem__container_release_to_pool(page->pool, page, cache, c);
         return;
     }
     /* Atomic: a snapshot of the owner's cache may be reading the block's state. */
@@ -335,15 +386,15 @@ static mem__always_inline void mem__ref_drop_local(struct mem__pool_state* st, M
     mem__page* page = mem__page_of(c);
     /* Acquire: pairs with the release store that installed the page in its cache. */
     mem__cache* cache = mem__atomic_load_acquire(&page->cache);
-    mem__owner_enter(ts, cache);
+    mem__section section = mem__owner_enter(ts, cache);
     bool last = mem__ref_drop_local_count(c);
     bool small = !mem__page_is_single(page);
+    bool over = false;
     if (last && small) {
         mem__wipe_payload(c); /* small: the wipe is short */
-        mem__cache_put(cache, page, c);
+        over = mem__cache_put(cache, page, c);
     }
-    bool over = last && mem__cache_over_limits(cache);
-    mem__owner_leave(ts);
+    mem__owner_leave(ts, section);
     if (mem__unlikely(over || (last && !small))) {
         mem__ref_drop_local_rest(st, c, cache, last && !small);
     }

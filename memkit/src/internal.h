@@ -35,6 +35,7 @@
 #define mem__unlikely(x) __builtin_expect(!!(x), 0)
 /* For the few hot-path helpers the compiler would otherwise call out of line. */
 #define mem__always_inline inline __attribute__((always_inline))
+#define mem__noinline __attribute__((noinline))
 
 /* ---- checked size arithmetic */
 static inline bool mem__mul_overflows(size_t a, size_t b, size_t* product) {
@@ -149,38 +150,56 @@ void mem__wait_for_sections(void);
  * briefly, then asleep on the flag). */
 void mem__owner_wait(mem__cache* cache);
 
-/* Enters the calling thread's section; with `cache`, an owner section, entered once
- * no snapshot has the cache frozen. Sections do not nest. */
-static inline void mem__owner_enter(mem__thread_state* ts, mem__cache* cache) {
-    uint64_t seq = mem__atomic_load_relaxed(&ts->seq);
-    for (;;) {
-        if (mem__likely(!mem__atomic_load_relaxed(&mem__owner_fence_needed))) {
-            /* Relaxed: the snapshot's membarrier orders this store before the
-             * `frozen` load below, as seen from the snapshot's side. */
-            mem__atomic_store_relaxed(&ts->seq, seq + 1);
-            mem__compiler_barrier();
-        } else {
-            /* No membarrier: a sequentially consistent read-modify-write, against
-             * the snapshot's sequentially consistent store of `frozen` and load of
-             * `seq`. */
-            mem__atomic_fetch_add_seq_cst(&ts->seq, (uint64_t)1);
-        }
-        /* Seq-cst (a plain load on x86 and AArch64): the fallback needs it; it also
-         * acquires, pairing with the release store that thaws the cache, so the
-         * snapshot's accesses happen before the owner's. */
-        if (cache == NULL || mem__likely(!mem__atomic_load_seq_cst(&cache->frozen))) {
-            return;
-        }
-        /* Release: out of the section again before waiting, so the snapshot goes on. */
-        seq += 2;
-        mem__atomic_store_release(&ts->seq, seq);
-        mem__owner_wait(cache);
+/* An owner section: the odd value its entry stored in the thread's `seq`. Leaving
+ * stores the next value from it, so the owner reads `seq` once per section: each
+ * read waits for the store before it (a chain through memory across sections). */
+typedef uint64_t mem__section;
+
+/* Enters the calling thread's section (not tied to a cache). */
+static inline mem__section mem__section_enter(mem__thread_state* ts) {
+    mem__section section = mem__atomic_load_relaxed(&ts->seq) + 1;
+    if (mem__likely(!mem__atomic_load_relaxed(&mem__owner_fence_needed))) {
+        /* Relaxed: the snapshot's membarrier orders this store before the `frozen`
+         * load of mem__owner_try_enter, as seen from the snapshot's side. */
+        mem__atomic_store_relaxed(&ts->seq, section);
+        mem__compiler_barrier();
+    } else {
+        /* No membarrier: a sequentially consistent read-modify-write, against the
+         * snapshot's sequentially consistent store of `frozen` and load of `seq`. */
+        mem__atomic_fetch_add_seq_cst(&ts->seq, (uint64_t)1);
     }
+    return section;
 }
 
-static inline void mem__owner_leave(mem__thread_state* ts) {
+/* Enters the calling thread's owner section for `cache` unless a snapshot has the
+ * cache frozen: then 0, out of the section again (the caller waits,
+ * mem__owner_enter, or takes a path that does). Sections do not nest. */
+static inline mem__section mem__owner_try_enter(mem__thread_state* ts, mem__cache* cache) {
+    mem__section section = mem__section_enter(ts);
+    /* Seq-cst (a plain load on x86 and AArch64): the fallback needs it; it also
+     * acquires, pairing with the release store that thaws the cache, so the
+     * snapshot's accesses happen before the owner's. */
+    if (mem__likely(!mem__atomic_load_seq_cst(&cache->frozen))) {
+        return section;
+    }
+    /* Release: out of the section again, so the snapshot goes on. */
+    mem__atomic_store_release(&ts->seq, section + 1);
+    return 0;
+}
+
+/* Enters the calling thread's owner section for `cache`, once no snapshot has the
+ * cache frozen. */
+static inline mem__section mem__owner_enter(mem__thread_state* ts, mem__cache* cache) {
+    mem__section section;
+    while (mem__unlikely((section = mem__owner_try_enter(ts, cache)) == 0)) {
+        mem__owner_wait(cache);
+    }
+    return section;
+}
+
+static inline void mem__owner_leave(mem__thread_state* ts, mem__section section) {
     /* Release: a snapshot that reads the even value sees every access of the section. */
-    mem__atomic_store_release(&ts->seq, mem__atomic_load_relaxed(&ts->seq) + 1);
+    mem__atomic_store_release(&ts->seq, section + 1);
 }
 
 /* ---- thread_state.c */
@@ -238,6 +257,7 @@ void mem__cache_set_aside(mem__cache* cache, mem__page* page);
 void mem__cache_take_back(mem__cache* cache, mem__page* page, uint8_t list);
 /* Detaches `page` from `cache` (counters included). */
 void mem__cache_detach_page(mem__cache* cache, mem__page* page);
+/* Adds `part` to `sum`, its per-class counts folded in (sum's are left 0). */
 void mem__cache_counts_add(mem__cache_counts* sum, const mem__cache_counts* part);
 
 /* ---- remote.c: references and blocks handed back to a cache by other threads */
@@ -282,18 +302,23 @@ mem__cache* mem__pool_next_cache(struct mem__pool_state* st, const mem__cache* c
 void mem__pool_lock(struct mem__pool_state* st);
 void mem__pool_unlock(struct mem__pool_state* st);
 
-/* ---- alloc.c: containers for pointers */
+/* ---- alloc.c: containers for pointers and blocks */
+/* How a new container starts: its first reference counted in its owner's refcount
+ * (a handle's, when the owner is the calling thread), in its shared count (RCU
+ * publication), or as a mem_malloc block (no handle and no serial; state
+ * MEM__STATE_BLOCK, counted as one reference held). */
+typedef enum mem__birth { MEM__BIRTH_OWNED, MEM__BIRTH_SHARED, MEM__BIRTH_BLOCK } mem__birth;
 /* A live container of `size` bytes from `st`: through the calling thread's cache,
  * else the pool's own cache. *local tells whether its first reference is counted in
- * the owner's refcount (else in shared). `born_shared` asks for a shared count (RCU
- * publication). NULL with the error set (OOM handler called) on failure. The inline
- * mem__container_new (hot.h) serves the common case and calls this for the rest. */
-MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls, size_t size, bool born_shared,
+ * the owner's refcount (else in shared). NULL with the error set (OOM handler
+ * called) on failure. The inline mem__container_new (hot.h) serves the common case
+ * and calls this for the rest. */
+MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls, size_t size, mem__birth birth,
                                        bool* local);
 /* Releases a container whose last reference is gone: wipes it and gives it back to
  * its cache, directly when the caller may, else through the owner's remote list.
  * Never inside a section. */
-void mem__container_release(struct mem__pool_state* st, MemoryContainer* c);
+void mem__container_release(MemoryContainer* c);
 /* The same when the caller has looked up `c`'s page already: mem__container_release_in
  * in hot.h. Its part for a container of the pool's own cache, wiped already, `cache`
  * its page's: */
@@ -309,7 +334,7 @@ bool mem__ref_add(MemoryContainer* c, bool* local);
 /* The same inside a section; `owner_held`: it is the owner section of `c`'s cache. */
 bool mem__ref_add_held(MemoryContainer* c, bool owner_held, bool* local);
 /* Drops a reference counted in `shared`; releases the container when it was the last. */
-void mem__ref_drop_shared(struct mem__pool_state* st, MemoryContainer* c);
+void mem__ref_drop_shared(MemoryContainer* c);
 /* Drops a reference counted in refcount, on the owner's thread inside an owner
  * section (or with the cache frozen); releases the container when it was the last. */
 void mem__ref_drop_local_held(mem__cache* cache, MemoryContainer* c);

@@ -20,6 +20,27 @@
 #define BLOCK_GRANULE 16u /* alignof(max_align_t) on every supported target */
 _Static_assert(_Alignof(max_align_t) <= BLOCK_GRANULE, "blocks are aligned for any type");
 
+/* ---- size classes of small blocks: tables instead of mem__size_class's arithmetic
+ * on the hot path. The macros are mem__size_class and mem__class_capacity (types.h)
+ * as constant expressions for sizes up to 1 KiB; debug builds check every lookup. */
+#define TABLE_GRANULES 64u /* blocks up to 1 KiB */
+#define MSB_BELOW_1024(t) \
+    ((t) >= 512 ? 9u : (t) >= 256 ? 8u : (t) >= 128 ? 7u : (t) >= 64 ? 6u : (t) >= 32 ? 5u : 4u)
+#define CLASS_OF(s) \
+    ((s) <= 16 ? 0u : 4u * (MSB_BELOW_1024((s)-1) - 4u) + ((((s)-1) >> (MSB_BELOW_1024((s)-1) - 2u)) & 3u) + 1u)
+#define CAPACITY_OF(cls) ((cls) == 0 ? 16u : (5u + ((cls)-1u) % 4u) << (((cls)-1u) / 4u + 2u))
+#define ROW(i) /* classes and capacities of 16 * (8i .. 8i+7) bytes */ \
+    CELL(16u * (8u * (i))), CELL(16u * (8u * (i) + 1u)), CELL(16u * (8u * (i) + 2u)), CELL(16u * (8u * (i) + 3u)), \
+        CELL(16u * (8u * (i) + 4u)), CELL(16u * (8u * (i) + 5u)), CELL(16u * (8u * (i) + 6u)), CELL(16u * (8u * (i) + 7u))
+#define CELL(s) CLASS_OF(s)
+static const uint8_t granule_class[TABLE_GRANULES + 1] = {ROW(0), ROW(1), ROW(2), ROW(3), ROW(4),
+                                                          ROW(5), ROW(6), ROW(7), CELL(1024u)};
+#undef CELL
+#define CELL(s) CAPACITY_OF(CLASS_OF(s))
+static const uint16_t granule_capacity[TABLE_GRANULES + 1] = {ROW(0), ROW(1), ROW(2), ROW(3), ROW(4),
+                                                              ROW(5), ROW(6), ROW(7), CELL(1024u)};
+#undef CELL
+
 /* ---- finding a block's container */
 
 static MemoryContainer* header_before(const void* block) {
@@ -45,8 +66,11 @@ static inline MemoryContainer* block_container(const void* block, mem__page** pa
     if (mem__unlikely(c->magic != MEM__CONTAINER_MAGIC || mem__atomic_load_relaxed(&c->state) != MEM__STATE_BLOCK)) {
         return NULL;
     }
-    *page = mem__page_find(c);
-    return mem__likely(*page != NULL && *offset < c->size) ? c : NULL;
+    /* The page the header names (mem__cache_revive) once the page table agrees: one
+     * load from the block, so what mem_free does next need not wait for the table's
+     * two (the comparison runs beside it). */
+    *page = (mem__page*)(uintptr_t)c->serial;
+    return mem__likely(mem__page_find(c) == *page && *page != NULL && *offset < c->size) ? c : NULL;
 }
 
 static MemoryContainer* refuse_block(const void* block, const char* call) {
@@ -64,24 +88,41 @@ static void* fail_errno(MemError error, int code) {
     return NULL;
 }
 
-/* A block of `size` bytes from `st`, in a class of at least `min_class_size`. */
-static void* block_new(struct mem__pool_state* st, size_t size, size_t min_class_size) {
-    if (mem__unlikely(size > MEM_MAX_ALLOCATION)) {
-        return fail_errno(MEM_ERR_SIZE_OVERFLOW, ENOMEM);
-    }
-    size_t rounded = (size + (BLOCK_GRANULE - 1)) & ~(size_t)(BLOCK_GRANULE - 1);
-    unsigned cls = mem__size_class(rounded > min_class_size ? rounded : min_class_size);
-    size_t held = MEM__TRACKING ? (size != 0 ? size : 1) : mem__class_capacity(cls);
+/* block_new's out-of-line rest: a block of class `cls` holding `held` bytes through
+ * mem__container_obtain. */
+static mem__noinline void* block_obtain(struct mem__pool_state* st, unsigned cls, size_t held) {
     bool local;
-    MemoryContainer* c = mem__container_new(st, cls, held, false, &local);
+    MemoryContainer* c = mem__container_obtain(st, cls, held, MEM__BIRTH_BLOCK, &local);
     if (mem__unlikely(c == NULL)) {
         errno = ENOMEM; /* the error code is set, the OOM handler called */
         return NULL;
     }
-    /* Relaxed, as the revival's stores: the block reaches other threads through the
-     * caller. A snapshot in between counts it live either way. */
-    mem__atomic_store_relaxed(&c->state, (uint8_t)MEM__STATE_BLOCK);
     return c->data;
+}
+
+/* A block of `size` bytes from `st`, in a class of at least `min_class_size`. The
+ * common case is inline and calls nothing, so it needs no stack frame. */
+static mem__always_inline void* block_new(struct mem__pool_state* st, size_t size, size_t min_class_size) {
+    if (mem__unlikely(size > MEM_MAX_ALLOCATION)) {
+        return fail_errno(MEM_ERR_SIZE_OVERFLOW, ENOMEM);
+    }
+    size_t rounded = (size + (BLOCK_GRANULE - 1)) & ~(size_t)(BLOCK_GRANULE - 1);
+    if (rounded < min_class_size) {
+        rounded = min_class_size;
+    }
+    unsigned cls;
+    size_t capacity;
+    if (mem__likely(rounded <= TABLE_GRANULES * BLOCK_GRANULE)) {
+        cls = granule_class[rounded / BLOCK_GRANULE];
+        capacity = granule_capacity[rounded / BLOCK_GRANULE];
+        mem__assert(cls == mem__size_class(rounded) && capacity == mem__class_capacity(cls));
+    } else {
+        cls = mem__size_class(rounded);
+        capacity = mem__class_capacity(cls);
+    }
+    size_t held = MEM__TRACKING ? (size != 0 ? size : 1) : capacity;
+    MemoryContainer* c = mem__container_take_inline(st, cls, held, MEM__BIRTH_BLOCK);
+    return mem__likely(c != NULL) ? c->data : block_obtain(st, cls, held);
 }
 
 static struct mem__pool_state* pool_for_blocks(MemoryPool* pool) {
@@ -159,7 +200,7 @@ void mem_free(void* block) {
         return;
     }
     /* Inline (hot.h); errno stays: nothing on its paths sets it (mem__sys_free keeps it). */
-    mem__container_release_in(page->pool, page, c);
+    mem__container_release_in(page, c);
 }
 
 size_t mem_usable_size(const void* block) {

@@ -165,6 +165,9 @@ MemoryContainer* mem__page_carve(mem__page* page) {
     mem__track_allow_undefined(c, MEM__CONTAINER_HEADER);
     c->page = page->id;
     c->magic = MEM__CONTAINER_MAGIC;
+    /* A free block counts no reference (mem__cache_revive relies on it). */
+    mem__atomic_store_relaxed(&c->refcount, 0u);
+    mem__atomic_store_relaxed(&c->shared, 0u);
     /* The payload past any size starts zero, so a released block (wiped up to its
      * size) is zero throughout. */
     mem__track_allow_undefined(c->data, page->capacity);

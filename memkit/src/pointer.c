@@ -46,7 +46,7 @@ bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
         return false;
     }
     bool local;
-    MemoryContainer* c = mem__container_new(st, mem__size_class(size), size, false, &local);
+    MemoryContainer* c = mem__container_new(st, mem__size_class(size), size, MEM__BIRTH_OWNED, &local);
     if (c != NULL) {
         attach(ptr, pool, st, c, local);
     }
@@ -62,7 +62,7 @@ static void drop_now(MemoryPointer* carrier, struct mem__pool_state* st, MemoryC
     } else if (local_ref) {
         mem__ref_drop_local(st, c);
     } else {
-        mem__ref_drop_shared(st, c);
+        mem__ref_drop_shared(c);
     }
 }
 
@@ -131,7 +131,7 @@ bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
         }
         mem__ref_drop_local(st, c);
     } else {
-        mem__ref_drop_shared(st, c);
+        mem__ref_drop_shared(c);
     }
     mem__handle_release(ptr);
     return true;
@@ -146,13 +146,13 @@ static MemoryContainer* share_reference(const MemoryPointer* src, bool* local) {
     bool owner = ts != NULL && c->owner == ts->index;
     mem__cache* cache = owner ? mem__atomic_load_acquire(&mem__page_of(c)->cache) : NULL;
     if (ts != NULL) {
-        mem__owner_enter(ts, cache);
+        mem__section section = cache != NULL ? mem__owner_enter(ts, cache) : mem__section_enter(ts);
         if (!(mem__atomic_load_relaxed(&src->flags) & MEM__POINTER_PUBLISHED)) {
             bool added = mem__ref_add_held(c, owner, local);
-            mem__owner_leave(ts);
+            mem__owner_leave(ts, section);
             return added ? c : NULL;
         }
-        mem__owner_leave(ts);
+        mem__owner_leave(ts, section);
     }
     /* Published (or no thread state): inside an RCU read-side section, where the
      * container cannot be released under us whatever a writer publishes. */
@@ -226,7 +226,7 @@ void* mem_pointer_write(MemoryPointer* ptr, MemoryPool* pool) {
         return NULL;
     }
     bool local;
-    MemoryContainer* copy = mem__container_new(st, mem__size_class(c->size), c->size, false, &local);
+    MemoryContainer* copy = mem__container_new(st, mem__size_class(c->size), c->size, MEM__BIRTH_OWNED, &local);
     if (copy == NULL) {
         if (carrier != NULL) {
             mem__handle_release(carrier);

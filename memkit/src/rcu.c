@@ -44,7 +44,6 @@ static char grace_period_token, barrier_token;
 typedef struct deferred_release {
     mem__carried_ref carried; /* first: it may travel on the owner's remote list */
     struct rcu_head head;
-    struct mem__pool_state* pool;
     bool local; /* the dropped reference is counted by the container's owner */
 } deferred_release;
 
@@ -59,7 +58,7 @@ static void release_after_grace_period(struct rcu_head* head) {
          * frees the record). */
         mem__remote_push(mem__atomic_load_acquire(&mem__page_of(c)->cache), deferred, MEM__REMOTE_RECORD);
     } else {
-        mem__ref_drop_shared(deferred->pool, c);
+        mem__ref_drop_shared(c);
         mem__sys_free(deferred);
     }
     tsan_callback_done();
@@ -67,7 +66,6 @@ static void release_after_grace_period(struct rcu_head* head) {
 
 static void defer(deferred_release* deferred, struct mem__pool_state* st, MemoryContainer* c, bool local) {
     mem__atomic_store_relaxed(&st->rcu_used, true);
-    deferred->pool = st;
     deferred->local = local;
     __atomic_store_n(&deferred->carried.container, c, __ATOMIC_RELEASE);
     call_rcu(&deferred->head, release_after_grace_period);
@@ -93,7 +91,7 @@ bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st
     mem__out_of_memory_absorbed(sizeof(deferred_release));
     synchronize_rcu();
     tsan_grace_period_over();
-    mem__ref_drop_shared(st, c);
+    mem__ref_drop_shared(c);
     return true;
 }
 
@@ -126,7 +124,7 @@ static void defer(deferred_release* deferred, struct mem__pool_state* st, Memory
     if (local) {
         mem__ref_drop_local(st, c);
     } else {
-        mem__ref_drop_shared(st, c);
+        mem__ref_drop_shared(c);
     }
 }
 
@@ -136,7 +134,8 @@ bool mem__rcu_in_read_section(void) { return false; }
 
 bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st, MemoryContainer* c) {
     (void)ptr;
-    mem__ref_drop_shared(st, c);
+    (void)st;
+    mem__ref_drop_shared(c);
     return true;
 }
 
@@ -187,7 +186,7 @@ bool mem_pointer_publish(MemoryPointer* ptr, const void* data, size_t size, Memo
         return false;
     }
     bool local;
-    MemoryContainer* fresh = mem__container_obtain(st, mem__size_class(size), size, true, &local);
+    MemoryContainer* fresh = mem__container_obtain(st, mem__size_class(size), size, MEM__BIRTH_SHARED, &local);
     if (fresh == NULL) {
         mem__sys_free(deferred);
         return false;

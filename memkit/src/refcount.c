@@ -54,9 +54,9 @@ bool mem__ref_add(MemoryContainer* c, bool* local) {
         return add_shared(c);
     }
     mem__cache* cache = mem__atomic_load_acquire(&mem__page_of(c)->cache);
-    mem__owner_enter(ts, cache);
+    mem__section section = mem__owner_enter(ts, cache);
     bool added = mem__ref_add_held(c, true, local);
-    mem__owner_leave(ts);
+    mem__owner_leave(ts, section);
     return added;
 }
 
@@ -64,7 +64,7 @@ static void underflow(const MemoryContainer* c) {
     mem__log(MEM_LOG_ERROR, "container %016llx released below refcount 0", (unsigned long long)mem__container_id(c));
 }
 
-void mem__ref_drop_shared(struct mem__pool_state* st, MemoryContainer* c) {
+void mem__ref_drop_shared(MemoryContainer* c) {
     /* Acq-rel: the release orders this thread's use of the data before whoever
      * releases the container; the acquire (when this is the last reference) orders
      * every other thread's use before the wipe. */
@@ -78,7 +78,7 @@ void mem__ref_drop_shared(struct mem__pool_state* st, MemoryContainer* c) {
     before = 0; /* planted fault: the last reference never releases (a leak) */
 #endif
     if (before == (MEM__SHARED_ONE | MEM__SHARED_MERGED)) {
-        mem__container_release(st, c);
+        mem__container_release(c);
     }
 }
 
@@ -114,12 +114,12 @@ void mem__ref_drop_local_held(mem__cache* cache, MemoryContainer* c) {
 
 void mem__ref_drop_local_rest(struct mem__pool_state* st, MemoryContainer* c, mem__cache* cache, bool release) {
     if (release) {
-        mem__container_release(st, c); /* large: wiped outside the section */
+        mem__container_release(c); /* large: wiped outside the section */
         return;
     }
     mem__thread_state* ts = mem__this_thread_peek();
-    mem__owner_enter(ts, cache);
+    mem__section section = mem__owner_enter(ts, cache);
     mem__page* surplus = mem__cache_surplus(cache, false);
-    mem__owner_leave(ts);
+    mem__owner_leave(ts, section);
     mem__stock_return(st, surplus);
 }

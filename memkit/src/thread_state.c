@@ -63,6 +63,7 @@ static mem__thread_state* make_state_locked(void) {
     }
     memset(ts, 0, sizeof *ts);
     ts->index = (uint16_t)index;
+    ts->last_cache = &ts->caches[0];
     for (unsigned i = 0; i < MEM_THREAD_CACHE_POOLS; i++) {
         ts->caches[i].state = ts;
     }
@@ -110,10 +111,10 @@ static void return_cache_surplus(mem__thread_state* ts) {
         if (st == NULL) {
             continue;
         }
-        mem__owner_enter(ts, cache);
+        mem__section section = mem__owner_enter(ts, cache);
         mem__remote_collect(cache);
         mem__page* surplus = mem__cache_surplus(cache, true);
-        mem__owner_leave(ts);
+        mem__owner_leave(ts, section);
         mem__stock_return(st, surplus);
     }
 }

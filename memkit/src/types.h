@@ -144,7 +144,7 @@ typedef struct mem__page {
     /* The owner's, changed by every allocation and release: on other cache lines. */
     MEM__LINE_GAP(gap);
     MemoryContainer* free;        /* free blocks (FIFO in tracking builds) */
-    MemoryContainer* free_tail;
+    MemoryContainer* free_tail;   /* tracking builds only (FIFO) */
     struct mem__page* next;       /* links of the list the page is on */
     struct mem__page* prev;
     uint32_t block_count;         /* blocks the page holds */
@@ -175,6 +175,13 @@ typedef struct mem__cache_counts {
     uint64_t misses;        /* operations that needed the pool */
     uint64_t reuses;        /* allocations served by a free block */
     uint64_t carves;        /* allocations that made a new container */
+    /* Per small class, what the hot paths count instead of three fields each (one
+     * increment of its own, not a chain through `orphans`): blocks taken from a free
+     * list (each one orphan and its capacity less, one reuse more) and blocks put back
+     * (one orphan and its capacity more, one hit more). mem__cache_counts_add folds
+     * them into the fields above. */
+    uint64_t taken[MEM__SMALL_CLASS_COUNT];
+    uint64_t put[MEM__SMALL_CLASS_COUNT];
 } mem__cache_counts;
 
 typedef struct mem__cache {
@@ -263,7 +270,7 @@ typedef struct mem__carried_ref {
 typedef struct mem__thread_state {
     uint64_t seq;       /* atomic: odd while the owner is inside an owner section */
     uint16_t index;     /* 1..MEM__MAX_STATES */
-    unsigned last_cache;
+    struct mem__cache* last_cache; /* the cache the last call used (a hint) */
     /* Read by every thread that hands something back: apart from the owner's fields. */
     MEM__LINE_GAP(gap_before_abandoned);
     uint32_t abandoned; /* atomic: its thread exited; waits for a new thread to adopt it */

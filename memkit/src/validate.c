@@ -82,8 +82,9 @@ static bool check_blocks(validation* v, const mem__page* page) {
             if (state == MEM__STATE_LIVE) {
                 check(v, mem__atomic_load_relaxed(&c->refcount) <= MEM__REFCOUNT_MAX, "live refcount within range", c);
             } else {
-                check(v, mem__atomic_load_relaxed(&c->refcount) + mem__atomic_load_relaxed(&c->shared) != 0,
-                      "a malloc block is held", c);
+                check(v, mem__atomic_load_relaxed(&c->refcount) == 0 && mem__atomic_load_relaxed(&c->shared) == 0,
+                      "a malloc block counts no reference", c);
+                check(v, c->serial == (uint64_t)(uintptr_t)page, "a malloc block names its page", c);
             }
             break;
         case MEM__STATE_FREE:
@@ -318,7 +319,9 @@ static void check_cache(validation* v, const mem__cache* cache) {
     }
     check(v, binned == cache->large.count && binned_bytes == cache->large.bytes, "bin counts match", cache);
     check(v, s.empty == cache->empty_count && s.spare_bytes == cache->spare_bytes, "spare pages counted", cache);
-    const mem__cache_counts* n = &cache->counts;
+    mem__cache_counts folded = {0};
+    mem__cache_counts_add(&folded, &cache->counts);
+    const mem__cache_counts* n = &folded;
     check(v, n->containers == s.containers && n->container_bytes == s.container_bytes, "cache counts its containers",
           cache);
     check(v, n->orphans == s.orphans && n->orphan_bytes == s.orphan_bytes, "cache counts its orphans", cache);
@@ -415,8 +418,8 @@ static void dump_page(dump_context* d, const mem__page* page) {
         uint8_t state = mem__atomic_load_relaxed(&c->state);
         bool live = mem__state_is_live(state);
         fprintf(d->out, "  [%zu] id %016" PRIx64 " %-6s refs %" PRIu32 " size %zu capacity %zu", d->line++,
-                live ? mem__container_id(c) : UINT64_C(0), state_name(state, page, d->st),
-                live ? mem__ref_total(c) : 0u, live ? c->size : 0u, page->capacity);
+                state == MEM__STATE_LIVE ? mem__container_id(c) : UINT64_C(0), state_name(state, page, d->st),
+                state == MEM__STATE_BLOCK ? 1u : live ? mem__ref_total(c) : 0u, live ? c->size : 0u, page->capacity);
         if (live) {
             mem__handle_index_print(&d->handles, c, d->out);
         }

@@ -31,7 +31,8 @@ extern "C" {
  * and the deterministic id mem_pointer_id(). */
 typedef struct MemoryContainer {
     size_t size;        /* usable bytes requested */
-    uint64_t serial;    /* private: the pool's seed plus a sequence number (see mem_pointer_id) */
+    uint64_t serial;    /* private: the pool's seed plus a sequence number (see mem_pointer_id);
+                           a mem_malloc block's page; a free block's list link */
     uint32_t refcount;  /* private: references counted by the thread that owns the container */
     uint32_t shared;    /* private: references counted atomically by other threads */
     uint32_t page;      /* private: the page that holds the block */
