@@ -35,7 +35,6 @@ static MemoryContainer* obtain_from_pool(struct mem__pool_state* st, unsigned cl
     refill_serials(st, own);
     MemoryContainer* c = single ? NULL : mem__cache_take(own, cls);
     if (c != NULL) {
-        own->counts.hits++;
         mem__cache_revive(own, mem__page_of(c), c, size, MEM__OWNER_POOL, birth);
     }
     mem__pool_unlock(st);
@@ -77,7 +76,6 @@ MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls,
             surplus = mem__cache_surplus(cache, false);
         }
         if (c != NULL) {
-            cache->counts.hits++;
             mem__cache_revive(cache, mem__page_of(c), c, size, ts->index, birth);
         }
         mem__owner_leave(ts, section);
@@ -107,6 +105,30 @@ void mem__container_release_held(mem__cache* cache, MemoryContainer* c) {
 }
 
 void mem__container_release(MemoryContainer* c) { mem__container_release_in(mem__page_of(c), c); }
+
+void mem__container_release_wiped(mem__page* page, mem__cache* cache, MemoryContainer* c) {
+    mem__thread_state* ts = mem__this_thread_peek();
+    if (ts != NULL && ts->index == c->owner) {
+        mem__owner_put_and_leave(ts, mem__owner_enter(ts, cache), cache, page, c);
+        return;
+    }
+    if (c->owner == MEM__OWNER_POOL) {
+        mem__container_release_to_pool(page->pool, page, cache, c);
+        return;
+    }
+    /* Atomic: a snapshot of the owner's cache may be reading the block's state. */
+    mem__atomic_store_relaxed(&c->state, (uint8_t)MEM__STATE_REMOTE);
+    mem__track_forbid(c->data, page->capacity);
+    mem__remote_push(cache, c, MEM__REMOTE_BLOCK);
+}
+
+void mem__cache_page_moved(mem__thread_state* ts, mem__section section, mem__cache* cache, mem__page* page) {
+    struct mem__pool_state* st = page->pool; /* the page may be among the surplus below */
+    mem__cache_relist(cache, page);
+    mem__page* surplus = mem__cache_over_limits(cache) ? mem__cache_surplus(cache, false) : NULL;
+    mem__owner_leave(ts, section);
+    mem__stock_return(st, surplus);
+}
 
 void mem__container_release_to_pool(struct mem__pool_state* st, mem__page* page, mem__cache* cache,
                                      MemoryContainer* c) {

@@ -70,7 +70,7 @@ void mem__cache_counts_add(mem__cache_counts* sum, const mem__cache_counts* part
     sum->container_bytes += part->container_bytes;
     sum->orphans += part->orphans;
     sum->orphan_bytes += part->orphan_bytes;
-    sum->hits += part->hits;
+    sum->hits += part->hits + part->reuses + part->carves - part->misses; /* allocations that were hits */
     sum->misses += part->misses;
     sum->reuses += part->reuses;
     sum->carves += part->carves;
@@ -80,7 +80,7 @@ void mem__cache_counts_add(mem__cache_counts* sum, const mem__cache_counts* part
         sum->orphans += (size_t)kept;
         sum->orphan_bytes += (size_t)kept * mem__class_capacity(cls);
         sum->reuses += part->taken[cls];
-        sum->hits += part->put[cls];
+        sum->hits += part->taken[cls] + part->put[cls];
         sum->taken[cls] = sum->put[cls] = 0; /* folded */
     }
 }

@@ -177,10 +177,10 @@ static mem__always_inline void mem__cache_revive(mem__cache* cache, mem__page* p
     mem__track_allow(c->data, size); /* zero: carved zeroed, or wiped when released */
 }
 
-/* Gives a released, wiped block back to its page. True when that moved the page and
- * the cache now keeps more spares than it should (only a move adds spares): the
- * caller hands the surplus back (mem__cache_surplus). */
-static inline bool mem__cache_put(mem__cache* cache, mem__page* page, MemoryContainer* c) {
+/* Gives a released, wiped block back to its page's free list. True when the page must
+ * move to another list (mem__cache_relist): it was full, is large, or is empty with
+ * others queued. */
+static inline bool mem__cache_put_block(mem__cache* cache, mem__page* page, MemoryContainer* c) {
     mem__track_block_released(c);
     mem__track_allow(c, MEM__CONTAINER_HEADER); /* the header stays the library's */
     mem__track_forbid(c->data, page->capacity);
@@ -200,17 +200,37 @@ static inline bool mem__cache_put(mem__cache* cache, mem__page* page, MemoryCont
         cache->counts.orphans++;
         cache->counts.orphan_bytes += page->capacity;
     }
-    /* A page that was full, a large one, or an empty one with others queued moves. */
-    if (mem__unlikely(page->list != MEM__LIST_QUEUE ||
-                      (page->used == 0 && (page->prev != NULL || page->next != NULL)))) {
-        mem__cache_relist(cache, page);
-        return mem__cache_over_limits(cache);
-    }
-    return false;
+    return mem__unlikely(page->list != MEM__LIST_QUEUE ||
+                         (page->used == 0 && (page->prev != NULL || page->next != NULL)));
 }
 
-/* Wipes the bytes a caller could have written; the rest of the block is zero already. */
-static inline void mem__wipe_payload(MemoryContainer* c) { mem__wipe(c->data, c->size); }
+/* mem__cache_put_block, the page moved when it must. True when it moved and the
+ * cache now keeps more spares than it should (only a move adds spares): the caller
+ * hands the surplus back (mem__cache_surplus). */
+static inline bool mem__cache_put(mem__cache* cache, mem__page* page, MemoryContainer* c) {
+    if (mem__likely(!mem__cache_put_block(cache, page, c))) {
+        return false;
+    }
+    mem__cache_relist(cache, page);
+    return mem__cache_over_limits(cache);
+}
+
+/* Gives `c`, released and wiped, back to `page` of `cache` inside the owner's section
+ * `section`, then leaves it: inline unless the page moves (alloc.c). */
+static inline void mem__owner_put_and_leave(mem__thread_state* ts, mem__section section, mem__cache* cache,
+                                            mem__page* page, MemoryContainer* c) {
+    if (mem__likely(!mem__cache_put_block(cache, page, c))) {
+        mem__owner_leave(ts, section);
+        return;
+    }
+    mem__cache_page_moved(ts, section, cache, page);
+}
+
+/* Wipes the bytes a caller could have written (the rest of the block is zero
+ * already); returns `c`, from what memset returns. */
+static inline MemoryContainer* mem__wipe_payload(MemoryContainer* c) {
+    return (MemoryContainer*)((unsigned char*)mem__wipe(c->data, c->size) - offsetof(MemoryContainer, data));
+}
 
 /* ---- biased counting, the owner's side (inside its owner section) */
 
@@ -324,14 +344,13 @@ static mem__always_inline MemoryContainer* mem__container_take_inline(struct mem
         return NULL;
     }
     /* A snapshot holds the cache: mem__container_obtain waits for it. */
-    mem__section section = mem__owner_try_enter(ts, cache);
-    if (mem__unlikely(section == 0)) {
+    mem__section section;
+    if (mem__unlikely(!mem__owner_try_enter(ts, cache, &section))) {
         return NULL;
     }
     mem__page* page = cache->queue[cls];
     MemoryContainer* c = mem__likely(page != NULL) ? mem__page_take_free(cache, page) : NULL;
     if (mem__likely(c != NULL)) {
-        cache->counts.hits++;
         mem__cache_revive(cache, page, c, size, ts->index, birth);
     }
     mem__owner_leave(ts, section);
@@ -351,32 +370,27 @@ static mem__always_inline MemoryContainer* mem__container_new(struct mem__pool_s
     return mem__container_obtain(st, cls, size, birth, local);
 }
 
-/* Releases a container whose last reference is gone, `page` its page (as
- * mem__container_release; the page knows the pool): wiped, then back to its cache directly on the owner's
- * thread, under the pool mutex for the pool's own cache, else through the owner's
- * remote list. Never inside a section. */
-static inline void mem__container_release_in(mem__page* page, MemoryContainer* c) {
-    mem__wipe_payload(c); /* first: little to keep across the call */
+/* Releases a container whose last reference is gone, `page` its page, or NULL for a
+ * block, whose header names its page (as mem__container_release; the page knows the
+ * pool): wiped, then back to its cache directly on the owner's thread, under the pool
+ * mutex for the pool's own cache, else through the owner's remote list. Never inside
+ * a section. */
+static mem__always_inline void mem__container_release_in(mem__page* page, MemoryContainer* c) {
+    c = mem__wipe_payload(c); /* first, and from memset's result: nothing kept across it */
+    if (page == NULL) {
+        page = (mem__page*)(uintptr_t)c->serial;
+    }
     /* Acquire: pairs with the release store that installed the page in its cache. */
     mem__cache* cache = mem__atomic_load_acquire(&page->cache);
     mem__thread_state* ts = mem__this_thread_peek();
-    if (mem__likely(ts != NULL && ts->index == c->owner)) { /* never MEM__OWNER_POOL */
-        mem__section section = mem__owner_enter(ts, cache);
-        mem__page* surplus = mem__unlikely(mem__cache_put(cache, page, c)) ? mem__cache_surplus(cache, false) : NULL;
-        mem__owner_leave(ts, section);
-        if (mem__unlikely(surplus != NULL)) {
-            mem__stock_return(page->pool, surplus);
-        }
+    mem__section section;
+    /* The owner's thread (its index is never MEM__OWNER_POOL), no snapshot holding
+     * the cache: inline. Anything else: mem__container_release_wiped. */
+    if (mem__likely(ts != NULL && ts->index == c->owner && mem__owner_try_enter(ts, cache, &section))) {
+        mem__owner_put_and_leave(ts, section, cache, page, c);
         return;
     }
-    if (mem__unlikely(c->owner == MEM__OWNER_POOL)) {
-        mem__container_release_to_pool(page->pool, page, cache, c);
-        return;
-    }
-    /* Atomic: a snapshot of the owner's cache may be reading the block's state. */
-    mem__atomic_store_relaxed(&c->state, (uint8_t)MEM__STATE_REMOTE);
-    mem__track_forbid(c->data, page->capacity);
-    mem__remote_push(cache, c, MEM__REMOTE_BLOCK);
+    mem__container_release_wiped(page, cache, c);
 }
 
 /* Drops a reference counted in refcount, on the owner's thread: inline when the

@@ -64,10 +64,12 @@ void mem__out_of_memory(size_t requested);
 void mem__out_of_memory_absorbed(size_t requested);
 /* Zeroes `size` bytes in a way the compiler cannot elide: the empty asm statement
  * claims to read the block, so the stores must happen (explicit_bzero's technique,
- * without its two calls). */
-static inline void mem__wipe(void* block, size_t size) {
-    memset(block, 0, size);
-    __asm__ __volatile__("" : : "r"(block) : "memory");
+ * without its two calls). Returns `block`, as memset does: a caller that uses the
+ * result keeps nothing across the call. */
+static inline void* mem__wipe(void* block, size_t size) {
+    void* wiped = memset(block, 0, size);
+    __asm__ __volatile__("" : : "r"(wiped) : "memory");
+    return wiped;
 }
 
 /* ---- ids.c: computed when asked for, from a container's serial and size */
@@ -171,27 +173,27 @@ static inline mem__section mem__section_enter(mem__thread_state* ts) {
     return section;
 }
 
-/* Enters the calling thread's owner section for `cache` unless a snapshot has the
- * cache frozen: then 0, out of the section again (the caller waits,
- * mem__owner_enter, or takes a path that does). Sections do not nest. */
-static inline mem__section mem__owner_try_enter(mem__thread_state* ts, mem__cache* cache) {
-    mem__section section = mem__section_enter(ts);
+/* Enters the calling thread's owner section for `cache` (*section) unless a
+ * snapshot has the cache frozen: then false, out of the section again (the caller
+ * waits, mem__owner_enter, or takes a path that does). Sections do not nest. */
+static inline bool mem__owner_try_enter(mem__thread_state* ts, mem__cache* cache, mem__section* section) {
+    *section = mem__section_enter(ts);
     /* Seq-cst (a plain load on x86 and AArch64): the fallback needs it; it also
      * acquires, pairing with the release store that thaws the cache, so the
      * snapshot's accesses happen before the owner's. */
     if (mem__likely(!mem__atomic_load_seq_cst(&cache->frozen))) {
-        return section;
+        return true;
     }
     /* Release: out of the section again, so the snapshot goes on. */
-    mem__atomic_store_release(&ts->seq, section + 1);
-    return 0;
+    mem__atomic_store_release(&ts->seq, *section + 1);
+    return false;
 }
 
 /* Enters the calling thread's owner section for `cache`, once no snapshot has the
  * cache frozen. */
 static inline mem__section mem__owner_enter(mem__thread_state* ts, mem__cache* cache) {
     mem__section section;
-    while (mem__unlikely((section = mem__owner_try_enter(ts, cache)) == 0)) {
+    while (mem__unlikely(!mem__owner_try_enter(ts, cache, &section))) {
         mem__owner_wait(cache);
     }
     return section;
@@ -326,6 +328,14 @@ void mem__container_release_to_pool(struct mem__pool_state* st, mem__page* page,
                                      MemoryContainer* c);
 /* The same with `cache`, the container's, held by the caller. */
 void mem__container_release_held(mem__cache* cache, MemoryContainer* c);
+/* mem__container_release_in's rest, for `c` (wiped) of `page` of `cache`: the owner's
+ * thread while a snapshot holds the cache (waits for it), the pool's own cache
+ * (under its mutex), another thread (the owner's remote list). */
+void mem__container_release_wiped(mem__page* page, mem__cache* cache, MemoryContainer* c);
+/* In the owner's section `section` of `cache`, after mem__cache_put_block said
+ * `page` must move: moves it, trims the cache if that put it over its limits, and
+ * leaves the section. */
+void mem__cache_page_moved(mem__thread_state* ts, mem__section section, mem__cache* cache, mem__page* page);
 
 /* ---- refcount.c: biased reference counting (see types.h) */
 /* Adds a reference for the calling thread: true and *local when counted in refcount,

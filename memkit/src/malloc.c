@@ -50,17 +50,17 @@ static MemoryContainer* header_before(const void* block) {
 /* The container of `block`, its page and its offset into the data, or NULL when
  * `block` is not a live block. */
 static inline MemoryContainer* block_container(const void* block, mem__page** page, size_t* offset) {
-    *offset = 0;
+    size_t into = 0; /* how far `block` lies into its block's data */
     if (mem__unlikely((uintptr_t)block % BLOCK_GRANULE != 0)) {
         return NULL; /* every block is 16-byte aligned: no header to read before this */
     }
     MemoryContainer* c = header_before(block);
     if (mem__unlikely(c->magic == MEM__CONTAINER_MAGIC_ALIGNED)) {
-        *offset = c->size;
-        if (*offset % 32 != 0 || *offset > (uintptr_t)block) {
+        into = c->size;
+        if (into % 32 != 0 || into > (uintptr_t)block) {
             return NULL; /* an aligned block is a multiple of 32 bytes into its block */
         }
-        c = header_before((const unsigned char*)block - *offset);
+        c = header_before((const unsigned char*)block - into);
     }
     /* Relaxed: the block's holder is the caller; the state changes only when it is freed. */
     if (mem__unlikely(c->magic != MEM__CONTAINER_MAGIC || mem__atomic_load_relaxed(&c->state) != MEM__STATE_BLOCK)) {
@@ -70,10 +70,11 @@ static inline MemoryContainer* block_container(const void* block, mem__page** pa
      * load from the block, so what mem_free does next need not wait for the table's
      * two (the comparison runs beside it). */
     *page = (mem__page*)(uintptr_t)c->serial;
-    return mem__likely(mem__page_find(c) == *page && *page != NULL && *offset < c->size) ? c : NULL;
+    *offset = into;
+    return mem__likely(mem__page_find(c) == *page && *page != NULL && (into == 0 || into < c->size)) ? c : NULL;
 }
 
-static MemoryContainer* refuse_block(const void* block, const char* call) {
+static mem__noinline MemoryContainer* refuse_block(const void* block, const char* call) {
     mem__set_error(MEM_ERR_INVALID_POINTER);
     mem__log(MEM_LOG_WARNING, "%s(%p) refused: not a live block (freed already, or not from mem_malloc)", call,
              block);
@@ -199,8 +200,9 @@ void mem_free(void* block) {
         refuse_block(block, "mem_free");
         return;
     }
-    /* Inline (hot.h); errno stays: nothing on its paths sets it (mem__sys_free keeps it). */
-    mem__container_release_in(page, c);
+    /* Inline (hot.h), the page from the header again (checked above); errno stays:
+     * nothing on its paths sets it (mem__sys_free keeps it). */
+    mem__container_release_in(NULL, c);
 }
 
 size_t mem_usable_size(const void* block) {
@@ -275,12 +277,9 @@ MemoryPool* mem_default_pool(void) {
     return ready ? &mem__default_pool : NULL; /* the error is set: out of memory */
 }
 
-static inline struct mem__pool_state* default_state(void) {
-    /* Acquire, as in mem_default_pool. */
-    struct mem__pool_state* st = mem__atomic_load_acquire(&mem__default_pool.state);
-    if (mem__likely(st != NULL)) {
-        return st;
-    }
+/* The default pool's state, set up on first use (NULL, errno ENOMEM, when that
+ * fails). */
+static mem__noinline struct mem__pool_state* default_state_slow(void) {
     MemoryPool* pool = mem_default_pool();
     if (mem__unlikely(pool == NULL)) {
         errno = ENOMEM;
@@ -289,9 +288,22 @@ static inline struct mem__pool_state* default_state(void) {
     return mem__atomic_load_relaxed(&pool->state);
 }
 
-void* mem_malloc(size_t size) {
-    struct mem__pool_state* st = default_state();
+static inline struct mem__pool_state* default_state(void) {
+    /* Acquire, as in mem_default_pool. */
+    struct mem__pool_state* st = mem__atomic_load_acquire(&mem__default_pool.state);
+    return mem__likely(st != NULL) ? st : default_state_slow();
+}
+
+/* mem_malloc before the default pool is set up. */
+static mem__noinline void* malloc_first(size_t size) {
+    struct mem__pool_state* st = default_state_slow();
     return st != NULL ? block_new(st, size, 0) : NULL;
+}
+
+void* mem_malloc(size_t size) {
+    /* Acquire, as in mem_default_pool. */
+    struct mem__pool_state* st = mem__atomic_load_acquire(&mem__default_pool.state);
+    return mem__likely(st != NULL) ? block_new(st, size, 0) : malloc_first(size);
 }
 
 void* mem_calloc(size_t count, size_t size) { return calloc_from(default_state(), count, size); }

@@ -171,15 +171,16 @@ typedef struct mem__cache_counts {
     size_t container_bytes;
     size_t orphans;         /* of those, free (wiped) */
     size_t orphan_bytes;
-    uint64_t hits;          /* operations served without the pool's lock */
-    uint64_t misses;        /* operations that needed the pool */
+    uint64_t hits;          /* large releases (other hits: mem__cache_counts_add) */
+    uint64_t misses;        /* allocations that needed the pool */
     uint64_t reuses;        /* allocations served by a free block */
     uint64_t carves;        /* allocations that made a new container */
     /* Per small class, what the hot paths count instead of three fields each (one
      * increment of its own, not a chain through `orphans`): blocks taken from a free
      * list (each one orphan and its capacity less, one reuse more) and blocks put back
      * (one orphan and its capacity more, one hit more). mem__cache_counts_add folds
-     * them into the fields above. */
+     * them into the fields above, and counts as hits every allocation that was not a
+     * miss (reuses + carves - misses): nothing counts those hits one by one. */
     uint64_t taken[MEM__SMALL_CLASS_COUNT];
     uint64_t put[MEM__SMALL_CLASS_COUNT];
 } mem__cache_counts;
