@@ -124,17 +124,22 @@ static inline MemoryContainer* mem__page_take(mem__cache* cache, mem__page* page
     return c;
 }
 
-/* mem__page_take's common case, which calls nothing: a free block of `page` when the
- * page keeps another to hand out (so it stays queued); else NULL, and nothing taken
- * (mem__cache_take does the rest). Tracking builds carve first: NULL while they can. */
-static inline MemoryContainer* mem__page_take_free(mem__cache* cache, mem__page* page) {
+/* mem__page_take's common case, which calls nothing: a free block of `page`, a page
+ * of small class `cls`, when the page keeps another to hand out (so it stays queued);
+ * else NULL, and nothing taken (mem__cache_take does the rest). Tracking builds
+ * carve first: NULL while they can. */
+static inline MemoryContainer* mem__page_take_free(mem__cache* cache, mem__page* page, unsigned cls) {
     MemoryContainer* c = page->free;
+    if (mem__unlikely(c == NULL)) {
+        return NULL;
+    }
     bool uncarved = page->carved < page->block_count;
-    if (mem__unlikely(c == NULL || (MEM__TRACKING && uncarved) || (c->serial == 0 && !uncarved))) {
+    if (mem__unlikely((MEM__TRACKING && uncarved) || (c->serial == 0 && !uncarved))) {
         return NULL;
     }
     mem__free_pop(page);
-    mem__page_count_take(cache, page, true);
+    cache->counts.taken[cls]++; /* as mem__page_count_take, for a small class */
+    page->used++;
     return c;
 }
 
@@ -184,12 +189,8 @@ static inline bool mem__cache_put_block(mem__cache* cache, mem__page* page, Memo
     mem__track_block_released(c);
     mem__track_allow(c, MEM__CONTAINER_HEADER); /* the header stays the library's */
     mem__track_forbid(c->data, page->capacity);
-    /* Counts left by the last release (a merged count) are cleared; a block's and
-     * most containers' are 0 already. */
-    if (mem__unlikely((mem__atomic_load_relaxed(&c->refcount) | mem__atomic_load_relaxed(&c->shared)) != 0)) {
-        mem__atomic_store_relaxed(&c->refcount, 0u);
-        mem__atomic_store_relaxed(&c->shared, 0u);
-    }
+    /* Every release leaves both counts 0 (a free block's, mem__cache_revive). */
+    mem__assert(mem__atomic_load_relaxed(&c->refcount) == 0 && mem__atomic_load_relaxed(&c->shared) == 0);
     mem__atomic_store_relaxed(&c->state, (uint8_t)MEM__STATE_FREE);
     mem__free_push(page, c);
     page->used--;
@@ -349,7 +350,7 @@ static mem__always_inline MemoryContainer* mem__container_take_inline(struct mem
         return NULL;
     }
     mem__page* page = cache->queue[cls];
-    MemoryContainer* c = mem__likely(page != NULL) ? mem__page_take_free(cache, page) : NULL;
+    MemoryContainer* c = mem__likely(page != NULL) ? mem__page_take_free(cache, page, cls) : NULL;
     if (mem__likely(c != NULL)) {
         mem__cache_revive(cache, page, c, size, ts->index, birth);
     }

@@ -78,6 +78,9 @@ void mem__ref_drop_shared(MemoryContainer* c) {
     before = 0; /* planted fault: the last reference never releases (a leak) */
 #endif
     if (before == (MEM__SHARED_ONE | MEM__SHARED_MERGED)) {
+        /* The last reference: nobody else reads the count now. A released container
+         * counts nothing (mem__cache_put_block). */
+        mem__atomic_store_relaxed(&c->shared, 0u);
         mem__container_release(c);
     }
 }
