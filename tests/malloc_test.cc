@@ -290,6 +290,33 @@ TEST_F(Malloc, ForgedHeadersAreRefused) {
     EXPECT_EQ(0u, Stats(&pool_).live_containers);
 }
 
+TEST_F(Malloc, AHeaderNamingAnotherPageIsRefusedAndReported) {
+    // A block's header keeps its page for mem_free, which checks it against the page
+    // table: a live block whose header names another real page (another class's) is
+    // refused, nothing is freed, and validate names the damage.
+    memkit_test::LogCapture log;
+    void* small = mem_pool_malloc(&pool_, 48);
+    void* other = mem_pool_malloc(&pool_, 1000);
+    ASSERT_NE(nullptr, small);
+    ASSERT_NE(nullptr, other);
+    MemoryContainer* header = reinterpret_cast<MemoryContainer*>(static_cast<char*>(small) - 32);
+    const MemoryContainer* other_header = reinterpret_cast<const MemoryContainer*>(static_cast<char*>(other) - 32);
+    uint64_t kept = header->serial;
+    ASSERT_NE(kept, other_header->serial) << "two classes share a page";
+    header->serial = other_header->serial;
+    mem_free(small);
+    EXPECT_EQ(MEM_ERR_INVALID_POINTER, mem_last_error());
+    EXPECT_EQ(0u, mem_usable_size(small));
+    EXPECT_EQ(2u, Stats(&pool_).live_containers);
+    EXPECT_FALSE(mem_pool_validate(&pool_));
+    EXPECT_TRUE(log.Contains("a malloc block names its page"));
+    header->serial = kept;
+    EXPECT_TRUE(mem_pool_validate(&pool_));
+    mem_free(small);
+    mem_free(other);
+    EXPECT_EQ(0u, Stats(&pool_).live_containers);
+}
+
 TEST_F(Malloc, LargeBlocksAndSurplusPagesGoBack) {
     // Large blocks (a page each) freed by their owner, and enough small pages emptied
     // that the cache passes its limits and gives pages to the pool.

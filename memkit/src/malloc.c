@@ -71,7 +71,7 @@ static inline MemoryContainer* block_container(const void* block, mem__page** pa
      * two (the comparison runs beside it). */
     *page = (mem__page*)(uintptr_t)c->serial;
     *offset = into;
-    return mem__likely(mem__page_find(c) == *page && *page != NULL && (into == 0 || into < c->size)) ? c : NULL;
+    return mem__likely(mem__page_confirms(*page, c) && (into == 0 || into < c->size)) ? c : NULL;
 }
 
 static mem__noinline MemoryContainer* refuse_block(const void* block, const char* call) {
