@@ -30,10 +30,10 @@ void Pairs(const MallocApi& api, size_t size, bool wipe, uint64_t ops) {
 
 void AddMallocCases(std::vector<Case>* cases, const std::vector<MallocApi>& peers, double scale) {
     std::vector<std::pair<size_t, int>> shapes;
-    for (size_t size : {size_t{16}, size_t{64}, size_t{256}, size_t{1024}, size_t{16384}}) shapes.push_back({size, 1});
-    if (MEM_THREAD_SAFE) {
-        for (int threads : {2, 4})
-            for (size_t size : {size_t{64}, size_t{1024}}) shapes.push_back({size, threads});
+    for (int threads : {1, 2, 4}) {
+        if (threads > 1 && !MEM_THREAD_SAFE) break;
+        for (size_t size : {size_t{16}, size_t{64}, size_t{256}, size_t{1024}, size_t{16384}})
+            shapes.push_back({size, threads});
     }
     // libmemkit through the same kind of entry points as the peers, and only plain.
     std::vector<std::pair<MallocApi, bool>> contenders = {{{"libmemkit", mem_malloc, mem_free}, false}};
