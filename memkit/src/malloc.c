@@ -28,7 +28,7 @@ _Static_assert(_Alignof(max_align_t) <= BLOCK_GRANULE, "blocks are aligned for a
     ((t) >= 512 ? 9u : (t) >= 256 ? 8u : (t) >= 128 ? 7u : (t) >= 64 ? 6u : (t) >= 32 ? 5u : 4u)
 #define CLASS_OF(s) \
     ((s) <= 16 ? 0u : 4u * (MSB_BELOW_1024((s)-1) - 4u) + ((((s)-1) >> (MSB_BELOW_1024((s)-1) - 2u)) & 3u) + 1u)
-#define CAPACITY_OF(cls) ((cls) == 0 ? 16u : (5u + ((cls)-1u) % 4u) << (((cls)-1u) / 4u + 2u))
+#define CAPACITY_OF(cls) ((5u + ((cls) + 3u) % 4u) << (((cls) + 3u) / 4u + 1u)) /* 16 for class 0 too */
 #define ROW(i) /* classes and capacities of 16 * (8i .. 8i+7) bytes */ \
     CELL(16u * (8u * (i))), CELL(16u * (8u * (i) + 1u)), CELL(16u * (8u * (i) + 2u)), CELL(16u * (8u * (i) + 3u)), \
         CELL(16u * (8u * (i) + 4u)), CELL(16u * (8u * (i) + 5u)), CELL(16u * (8u * (i) + 6u)), CELL(16u * (8u * (i) + 7u))
