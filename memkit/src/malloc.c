@@ -126,6 +126,12 @@ static mem__always_inline void* block_new(struct mem__pool_state* st, size_t siz
     return mem__likely(c != NULL) ? c->data : block_obtain(st, cls, held);
 }
 
+/* block_new for every caller but mem_malloc, which inlines it: one copy of the fast
+ * path for the rest. */
+static mem__noinline void* block_new_at(struct mem__pool_state* st, size_t size, size_t min_class_size) {
+    return block_new(st, size, min_class_size);
+}
+
 static struct mem__pool_state* pool_for_blocks(MemoryPool* pool) {
     struct mem__pool_state* st = mem__pool_state_of(pool);
     if (mem__unlikely(st == NULL)) {
@@ -136,7 +142,7 @@ static struct mem__pool_state* pool_for_blocks(MemoryPool* pool) {
 
 void* mem_pool_malloc(MemoryPool* pool, size_t size) {
     struct mem__pool_state* st = pool_for_blocks(pool);
-    return st != NULL ? block_new(st, size, 0) : NULL;
+    return st != NULL ? block_new_at(st, size, 0) : NULL;
 }
 
 /* `count` * `size` bytes from `st` (NULL: its error is set already). */
@@ -145,7 +151,7 @@ static void* calloc_from(struct mem__pool_state* st, size_t count, size_t size) 
     if (__builtin_mul_overflow(count, size, &total)) {
         return fail_errno(MEM_ERR_SIZE_OVERFLOW, ENOMEM);
     }
-    return st != NULL ? block_new(st, total, 0) : NULL; /* blocks read zero when handed out */
+    return st != NULL ? block_new_at(st, total, 0) : NULL; /* blocks read zero when handed out */
 }
 
 void* mem_pool_calloc(MemoryPool* pool, size_t count, size_t size) {
@@ -159,16 +165,16 @@ static void* aligned_new(struct mem__pool_state* st, size_t alignment, size_t si
     /* Payloads of 32 bytes and more are 32-byte aligned, MEM_ALIGNMENT-aligned always. */
     size_t natural = MEM_ALIGNMENT > 32 ? MEM_ALIGNMENT : 32;
     if (alignment <= BLOCK_GRANULE) {
-        return block_new(st, size, 0);
+        return block_new_at(st, size, 0);
     }
     if (alignment <= natural) {
-        return block_new(st, size, 32);
+        return block_new_at(st, size, 32);
     }
     size_t padded;
     if (__builtin_add_overflow(size, alignment, &padded)) {
         return fail_errno(MEM_ERR_SIZE_OVERFLOW, ENOMEM);
     }
-    unsigned char* data = block_new(st, padded, 32);
+    unsigned char* data = block_new_at(st, padded, 32);
     if (data == NULL) {
         return NULL;
     }
@@ -240,7 +246,7 @@ static void* block_resize(struct mem__pool_state* st, void* block, size_t size) 
     if (fits && offset == 0) {
         return block;
     }
-    void* fresh = block_new(st, size, 0);
+    void* fresh = block_new_at(st, size, 0);
     if (fresh == NULL) {
         return NULL;
     }
@@ -254,7 +260,7 @@ void* mem_pool_realloc(MemoryPool* pool, void* block, size_t size) {
     if (st == NULL) {
         return NULL;
     }
-    return block == NULL ? block_new(st, size, 0) : block_resize(st, block, size);
+    return block == NULL ? block_new_at(st, size, 0) : block_resize(st, block, size);
 }
 
 /* ---- the default pool */
@@ -297,7 +303,7 @@ static inline struct mem__pool_state* default_state(void) {
 /* mem_malloc before the default pool is set up. */
 static mem__noinline void* malloc_first(size_t size) {
     struct mem__pool_state* st = default_state_slow();
-    return st != NULL ? block_new(st, size, 0) : NULL;
+    return st != NULL ? block_new_at(st, size, 0) : NULL;
 }
 
 void* mem_malloc(size_t size) {
