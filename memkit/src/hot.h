@@ -399,25 +399,26 @@ static mem__always_inline void mem__container_release_in(mem__page* page, Memory
     mem__container_release_wiped(page, cache, c);
 }
 
-/* Drops a reference counted in refcount, on the owner's thread: inline when the
- * container is small and its cache within its limits. */
-static mem__always_inline void mem__ref_drop_local(struct mem__pool_state* st, MemoryContainer* c) {
+/* Drops a reference counted in refcount, on the owner's thread: a small container
+ * whose last reference it was is wiped inside the owner section and put back inline
+ * (mem__owner_put_and_leave); a large one is released after the section. */
+static mem__always_inline void mem__ref_drop_local(MemoryContainer* c) {
     mem__thread_state* ts = mem__current_state;
     mem__page* page = mem__page_of(c);
     /* Acquire: pairs with the release store that installed the page in its cache. */
     mem__cache* cache = mem__atomic_load_acquire(&page->cache);
     mem__section section = mem__owner_enter(ts, cache);
-    bool last = mem__ref_drop_local_count(c);
-    bool small = !mem__page_is_single(page);
-    bool over = false;
-    if (last && small) {
-        mem__wipe_payload(c); /* small: the wipe is short */
-        over = mem__cache_put(cache, page, c);
+    if (!mem__ref_drop_local_count(c)) {
+        mem__owner_leave(ts, section);
+        return;
     }
-    mem__owner_leave(ts, section);
-    if (mem__unlikely(over || (last && !small))) {
-        mem__ref_drop_local_rest(st, c, cache, last && !small);
+    if (mem__unlikely(mem__page_is_single(page))) {
+        mem__owner_leave(ts, section);
+        mem__container_release(c); /* large: wiped outside the section */
+        return;
     }
+    mem__wipe_payload(c); /* small: the wipe is short */
+    mem__owner_put_and_leave(ts, section, cache, page, c);
 }
 
 /* ---- handles */

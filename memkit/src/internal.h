@@ -307,8 +307,8 @@ void mem__pool_unlock(struct mem__pool_state* st);
 /* ---- alloc.c: containers for pointers and blocks */
 /* How a new container starts: its first reference counted in its owner's refcount
  * (a handle's, when the owner is the calling thread), in its shared count (RCU
- * publication), or as a mem_malloc block (no handle and no serial; state
- * MEM__STATE_BLOCK, counted as one reference held). */
+ * publication), or as a mem_malloc block (no handle, no serial and no counted
+ * reference: its caller holds it; state MEM__STATE_BLOCK). */
 typedef enum mem__birth { MEM__BIRTH_OWNED, MEM__BIRTH_SHARED, MEM__BIRTH_BLOCK } mem__birth;
 /* A live container of `size` bytes from `st`: through the calling thread's cache,
  * else the pool's own cache. *local tells whether its first reference is counted in
@@ -351,10 +351,6 @@ void mem__ref_drop_local_held(mem__cache* cache, MemoryContainer* c);
 /* The owner's count was 1 and is now 0: merges with `shared`; true when that was the
  * container's last reference of all. */
 bool mem__ref_drop_last_local(MemoryContainer* c);
-/* mem__ref_drop_local's rest (hot.h): releases a large container whose last reference
- * it was (`release`: wiped outside the section), then hands what passes the cache's
- * limits to the pool. */
-void mem__ref_drop_local_rest(struct mem__pool_state* st, MemoryContainer* c, mem__cache* cache, bool release);
 /* References in total (a snapshot when other threads share the container). */
 uint32_t mem__ref_total(const MemoryContainer* c);
 /* True when the calling thread owns `c` (its refcount is this thread's to change). */

@@ -29,9 +29,10 @@ _Static_assert(_Alignof(max_align_t) <= BLOCK_GRANULE, "blocks are aligned for a
 #define CLASS_OF(s) \
     ((s) <= 16 ? 0u : 4u * (MSB_BELOW_1024((s)-1) - 4u) + ((((s)-1) >> (MSB_BELOW_1024((s)-1) - 2u)) & 3u) + 1u)
 #define CAPACITY_OF(cls) ((5u + ((cls) + 3u) % 4u) << (((cls) + 3u) / 4u + 1u)) /* 16 for class 0 too */
-#define ROW(i) /* classes and capacities of 16 * (8i .. 8i+7) bytes */ \
-    CELL(16u * (8u * (i))), CELL(16u * (8u * (i) + 1u)), CELL(16u * (8u * (i) + 2u)), CELL(16u * (8u * (i) + 3u)), \
-        CELL(16u * (8u * (i) + 4u)), CELL(16u * (8u * (i) + 5u)), CELL(16u * (8u * (i) + 6u)), CELL(16u * (8u * (i) + 7u))
+#define ROW(i) /* classes and capacities of 16 * (8i .. 8i+7) bytes */                             \
+    CELL(16u * (8u * (i))), CELL(16u * (8u * (i) + 1u)), CELL(16u * (8u * (i) + 2u)),               \
+        CELL(16u * (8u * (i) + 3u)), CELL(16u * (8u * (i) + 4u)), CELL(16u * (8u * (i) + 5u)),      \
+        CELL(16u * (8u * (i) + 6u)), CELL(16u * (8u * (i) + 7u))
 #define CELL(s) CLASS_OF(s)
 static const uint8_t granule_class[TABLE_GRANULES + 1] = {ROW(0), ROW(1), ROW(2), ROW(3), ROW(4),
                                                           ROW(5), ROW(6), ROW(7), CELL(1024u)};

@@ -56,11 +56,11 @@ bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
 
 /* Drops `ptr`'s reference to `c` now (not deferred); `carrier`, when the reference is
  * the owner's to count and this is not the owner's thread, takes it there. */
-static void drop_now(MemoryPointer* carrier, struct mem__pool_state* st, MemoryContainer* c, bool local_ref) {
+static void drop_now(MemoryPointer* carrier, MemoryContainer* c, bool local_ref) {
     if (carrier != NULL) {
         mem__remote_push(mem__atomic_load_acquire(&mem__page_of(c)->cache), carrier, MEM__REMOTE_CARRIER);
     } else if (local_ref) {
-        mem__ref_drop_local(st, c);
+        mem__ref_drop_local(c);
     } else {
         mem__ref_drop_shared(c);
     }
@@ -129,7 +129,7 @@ bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
             destroy_as_carrier(ptr, c);
             return true;
         }
-        mem__ref_drop_local(st, c);
+        mem__ref_drop_local(c);
     } else {
         mem__ref_drop_shared(c);
     }
@@ -236,7 +236,7 @@ void* mem_pointer_write(MemoryPointer* ptr, MemoryPool* pool) {
     }
     memcpy(copy->data, c->data, c->size);
     attach(ptr, mem__atomic_load_relaxed(&ptr->pool), st, copy, local);
-    drop_now(carrier, st, c, local_ref);
+    drop_now(carrier, c, local_ref);
     mem__handle_leave(ptr, false);
     return copy->data;
 }

@@ -120,9 +120,10 @@ typedef struct deferred_release {
 } deferred_release;
 
 static void defer(deferred_release* deferred, struct mem__pool_state* st, MemoryContainer* c, bool local) {
+    (void)st; /* no grace period here, so no pool to mark as using RCU */
     mem__sys_free(deferred);
     if (local) {
-        mem__ref_drop_local(st, c);
+        mem__ref_drop_local(c);
     } else {
         mem__ref_drop_shared(c);
     }

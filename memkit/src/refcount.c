@@ -114,15 +114,3 @@ void mem__ref_drop_local_held(mem__cache* cache, MemoryContainer* c) {
         mem__container_release_held(cache, c);
     }
 }
-
-void mem__ref_drop_local_rest(struct mem__pool_state* st, MemoryContainer* c, mem__cache* cache, bool release) {
-    if (release) {
-        mem__container_release(c); /* large: wiped outside the section */
-        return;
-    }
-    mem__thread_state* ts = mem__this_thread_peek();
-    mem__section section = mem__owner_enter(ts, cache);
-    mem__page* surplus = mem__cache_surplus(cache, false);
-    mem__owner_leave(ts, section);
-    mem__stock_return(st, surplus);
-}

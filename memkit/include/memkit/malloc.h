@@ -89,9 +89,10 @@ MEM_API MEM_ATTR_NODISCARD MEM_ATTR_ALLOC_SIZE(2) void* mem_realloc(void* block,
  * thread, any pool. NULL does nothing. A pointer that is not a live block (freed
  * already, an interior pointer, a container's data) is refused with
  * MEM_ERR_INVALID_POINTER and a warning in the log, and nothing is freed; errno is
- * left alone. (A second free of a block from mem_aligned_alloc aligned beyond 32 bytes
- * reads its released payload first: AddressSanitizer and valgrind report that.) A block of a destroyed pool is gone with its pool: freeing it is a
- * use after free the library cannot answer (AddressSanitizer and valgrind see it). */
+ * left alone. (A second free of a block from mem_aligned_alloc aligned beyond 32
+ * bytes reads its released payload first: AddressSanitizer and valgrind report
+ * that.) A block of a destroyed pool is gone with its pool: freeing it is a use after
+ * free the library cannot answer (AddressSanitizer and valgrind see it). */
 MEM_API void mem_free(void* block);
 
 /* Bytes of `block` the caller may use: its size rounded up to the size class (the
