@@ -37,16 +37,21 @@ void MallocLifecycleLoop(const MallocApi& api, size_t size, uint64_t ops) {
     }
 }
 
-uint64_t ShareRelease(int threads, uint64_t ops) {
-    MemoryPointer* root = MakePointer(64);
+// Share + release of one 64-byte container. `owner`: the timed thread made it, so its
+// references are counted with plain stores (biased counting); else the container is
+// another thread's and every share and release is an atomic read-modify-write.
+uint64_t ShareRelease(int threads, uint64_t ops, bool owner) {
+    MemoryPointer* root = owner ? nullptr : MakePointer(64);
     uint64_t ns = TimeThreads(threads, [&](int) {
+        MemoryPointer* own = owner ? MakePointer(64) : root;
         for (uint64_t i = 0; i < ops / static_cast<uint64_t>(threads); i++) {
-            MemoryPointer* s = mem_pointer_share(root, "share");
+            MemoryPointer* s = mem_pointer_share(own, "share");
             Keep(s);
             DropPointer(s);
         }
+        if (owner) DropPointer(own);
     });
-    DropPointer(root);
+    if (!owner) DropPointer(root);
     return ns;
 }
 
@@ -83,10 +88,12 @@ void AddPointerCases(std::vector<Case>* cases, const std::vector<MallocApi>& pee
                               }});
         }
     }
+    cases->push_back({"share_release/owner", "libmemkit", Scaled(10000000, scale),
+                      [](uint64_t n) { return ShareRelease(1, n, true); }});
     for (int threads : {1, 2}) {
         if (threads > 1 && !MEM_THREAD_SAFE) continue;
         cases->push_back({"share_release/" + std::to_string(threads), "libmemkit", Scaled(10000000, scale),
-                          [threads](uint64_t n) { return ShareRelease(threads, n); }});
+                          [threads](uint64_t n) { return ShareRelease(threads, n, false); }});
     }
     std::string group = "cow/4096";
     uint64_t ops = Scaled(1000000, scale);

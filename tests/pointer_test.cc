@@ -260,6 +260,21 @@ TEST_F(PointerTest, ReleasedBytesAreWipedBeforeReuse) {
     for (MemoryPointer* p : others) EXPECT_TRUE(mem_pointer_destroy(p, &pool));
 }
 
+// Every size a destroy wipes differently (short payloads with overlapping 16-byte
+// stores, longer ones with memset) reads zero in full once released.
+TEST_F(PointerTest, EveryPayloadSizeIsWipedInFull) {
+    for (size_t size = 1; size <= 130; size++) {
+        MemoryPointer* p = Allocated(size);
+        memset(mem_pointer_write(p, &pool), 0xEE, size);
+        const unsigned char* data = p->container->data;
+        ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+        std::vector<unsigned char> released(size);
+        memkit_test::PeekReleased(data, released.data(), size);
+        for (size_t i = 0; i < size; i++) ASSERT_EQ(0, released[i]) << "size " << size << ", byte " << i;
+    }
+    EXPECT_TRUE(mem_pool_validate(&pool));  // checks every orphan's bytes
+}
+
 TEST_F(PointerTest, IdsAreDistinctAndNotAddresses) {
     MemoryPointer* a = Allocated(64);
     MemoryPointer* b = Allocated(64);

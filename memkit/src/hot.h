@@ -233,9 +233,22 @@ static inline void mem__owner_put_and_leave(mem__thread_state* ts, mem__section 
 }
 
 /* Wipes the bytes a caller could have written (the rest of the block is zero
- * already); returns `c`, from what memset returns. */
+ * already); returns `c`, from what memset returns. Up to 64 bytes inline, with two or
+ * four 16-byte stores that overlap as needed (memset's own trick, without its call). */
 static inline MemoryContainer* mem__wipe_payload(MemoryContainer* c) {
-    return (MemoryContainer*)((unsigned char*)mem__wipe(c->data, c->size) - offsetof(MemoryContainer, data));
+    size_t size = c->size;
+    unsigned char* data = c->data;
+    if (mem__likely(size - 16 <= 64 - 16)) {
+        memset(data, 0, 16);
+        memset(data + size - 16, 0, 16);
+        if (size > 32) {
+            memset(data + 16, 0, 16);
+            memset(data + size - 32, 0, 16);
+        }
+        __asm__ __volatile__("" : : "r"(data) : "memory"); /* as mem__wipe: the stores stay */
+        return c;
+    }
+    return (MemoryContainer*)((unsigned char*)mem__wipe(data, size) - offsetof(MemoryContainer, data));
 }
 
 /* ---- biased counting, the owner's side (inside its owner section) */
@@ -253,6 +266,17 @@ static inline bool mem__ref_add_local(MemoryContainer* c, bool* overflow) {
     }
     mem__atomic_store_relaxed(&c->refcount, count + 1);
     return true;
+}
+
+/* mem__ref_add inside a section, `owner_held` when it is the owner section of `c`'s
+ * cache: counted in refcount (*local) when the owner may, else in `shared`. */
+static inline bool mem__ref_add_held(MemoryContainer* c, bool owner_held, bool* local) {
+    bool overflow = false;
+    *local = owner_held && mem__ref_add_local(c, &overflow);
+    if (mem__likely(*local)) {
+        return true;
+    }
+    return overflow ? mem__fail(MEM_ERR_REFCOUNT_OVERFLOW) : mem__ref_add_shared(c);
 }
 
 /* One reference less in refcount; true when it was the container's last of all. */
@@ -300,9 +324,10 @@ static inline void mem__object_set_owner(void* object, uint16_t owner) {
     memcpy((unsigned char*)object + 30, &owner, sizeof owner);
 }
 
-/* An object of `ts`'s heap past its quarantine, or NULL. */
-static inline void* mem__object_pop(mem__thread_state* ts, mem__object_kind* kind) {
-    mem__object_heap* heap = &ts->heaps[kind->heap];
+/* An object of the calling thread's `heap` of `kind` past its quarantine, or NULL.
+ * (The heap by address: a constant index into the thread's heaps for handles, not
+ * one loaded from `kind` on every call.) */
+static inline void* mem__object_pop(mem__object_kind* kind, mem__object_heap* heap) {
     if (mem__unlikely(heap->length <= MEM_HANDLE_QUARANTINE)) {
         return mem__object_take(kind, heap);
     }
@@ -315,9 +340,8 @@ static inline void* mem__object_pop(mem__thread_state* ts, mem__object_kind* kin
     return object;
 }
 
-/* Quarantines a destroyed object of `ts`'s own heap. */
-static inline void mem__object_push(mem__thread_state* ts, mem__object_kind* kind, void* object) {
-    mem__object_heap* heap = &ts->heaps[kind->heap];
+/* Quarantines a destroyed object in the calling thread's `heap` of `kind`. */
+static inline void mem__object_push(mem__object_kind* kind, mem__object_heap* heap, void* object) {
     mem__object_set_link(object, NULL);
     if (heap->tail != NULL) {
         mem__object_set_link(heap->tail, object);
@@ -423,6 +447,22 @@ static mem__always_inline void mem__ref_drop_local(MemoryContainer* c) {
 
 /* ---- handles */
 
+/* mem__container_of with its common case inline: a live handle's container whose pool
+ * still lives; anything else goes to mem__container_of, which sets the error. */
+static inline MemoryContainer* mem__container_of_live(const MemoryPointer* ptr) {
+    /* Acquire (magic): pairs with the release store that made the handle live;
+     * (container): with the one that published the container. */
+    if (mem__likely(ptr != NULL && mem__atomic_load_acquire(&ptr->magic) == MEM__POINTER_MAGIC)) {
+        MemoryContainer* c = mem__atomic_load_acquire(&ptr->container);
+        MemoryPool* pool = mem__atomic_load_relaxed(&ptr->pool);
+        if (mem__likely(c != NULL && pool != NULL &&
+                        mem__pool_state_matching(pool, mem__atomic_load_relaxed(&ptr->generation)) != NULL)) {
+            return c;
+        }
+    }
+    return mem__container_of(ptr);
+}
+
 /* The public fields, which a destroyed handle forbids in tracking builds (its private
  * fields and name stay readable: the library reads the magic to refuse a second
  * destroy, and the name to say which handle it was). */
@@ -436,8 +476,11 @@ static inline void mem__handle_init(MemoryPointer* handle, const char* name) {
     mem__atomic_store_relaxed(&handle->pool, (MemoryPool*)NULL);
     mem__atomic_store_relaxed(&handle->generation, (uint64_t)0);
     mem__atomic_store_relaxed(&handle->flags, (uint16_t)0);
-    size_t length = strnlen(name, MEM_POINTER_NAME_MAX - 1);
-    memcpy(handle->name, name, length);
+    /* Byte by byte: names are short, and strnlen + memcpy are two calls. */
+    size_t length = 0;
+    for (; length < MEM_POINTER_NAME_MAX - 1 && name[length] != '\0'; length++) {
+        handle->name[length] = name[length];
+    }
     handle->name[length] = '\0';
     /* Release: a leak report that sees the magic sees the name and fields too. */
     mem__atomic_store_release(&handle->magic, MEM__POINTER_MAGIC);
@@ -447,7 +490,7 @@ static inline void mem__handle_init(MemoryPointer* handle, const char* name) {
 /* A live handle named `name`: from the calling thread's heap inline, else out of line. */
 static inline MemoryPointer* mem__handle_new(const char* name) {
     mem__thread_state* ts = mem__this_thread();
-    MemoryPointer* handle = ts != NULL ? mem__object_pop(ts, &mem__handle_kind) : NULL;
+    MemoryPointer* handle = ts != NULL ? mem__object_pop(&mem__handle_kind, &ts->heaps[MEM__HEAP_HANDLES]) : NULL;
     if (mem__unlikely(handle == NULL)) {
         return mem__handle_alloc(name);
     }
@@ -468,7 +511,7 @@ static inline void mem__handle_release(MemoryPointer* handle) {
     mem__track_forbid(handle, MEM__HANDLE_PUBLIC_BYTES);
     mem__thread_state* ts = mem__this_thread_peek();
     if (mem__likely(ts != NULL && mem__object_owner(handle) == ts->index)) {
-        mem__object_push(ts, &mem__handle_kind, handle);
+        mem__object_push(&mem__handle_kind, &ts->heaps[MEM__HEAP_HANDLES], handle);
     } else {
         mem__object_free(&mem__handle_kind, handle);
     }

@@ -341,8 +341,10 @@ void mem__cache_page_moved(mem__thread_state* ts, mem__section section, mem__cac
 /* Adds a reference for the calling thread: true and *local when counted in refcount,
  * false with MEM_ERR_REFCOUNT_OVERFLOW at the limit. Never inside a section. */
 bool mem__ref_add(MemoryContainer* c, bool* local);
-/* The same inside a section; `owner_held`: it is the owner section of `c`'s cache. */
-bool mem__ref_add_held(MemoryContainer* c, bool owner_held, bool* local);
+/* Adds a reference counted in `shared` (atomically, any thread); false with
+ * MEM_ERR_REFCOUNT_OVERFLOW at the limit. mem__ref_add_held (hot.h) is the same as
+ * mem__ref_add inside a section. */
+bool mem__ref_add_shared(MemoryContainer* c);
 /* Drops a reference counted in `shared`; releases the container when it was the last. */
 void mem__ref_drop_shared(MemoryContainer* c);
 /* Drops a reference counted in refcount, on the owner's thread inside an owner

@@ -149,7 +149,7 @@ void* mem__object_take(mem__object_kind* kind, mem__object_heap* heap) {
 void* mem__object_alloc(mem__object_kind* kind) {
     mem__thread_state* ts = mem__this_thread();
     mem__object_heap* heap = ts != NULL ? &ts->heaps[kind->heap] : NULL;
-    void* object = ts != NULL ? mem__object_pop(ts, kind) : NULL;
+    void* object = heap != NULL ? mem__object_pop(kind, heap) : NULL;
     if (object == NULL && heap == NULL) {
         mem__mutex_lock(&kind->mutex);
         object = take_shared_locked(kind);
@@ -191,7 +191,7 @@ void mem__object_free(mem__object_kind* kind, void* object) {
     mem__thread_state* ts = mem__this_thread_peek();
     uint16_t owner = mem__object_owner(object);
     if (ts != NULL && owner == ts->index) {
-        mem__object_push(ts, kind, object);
+        mem__object_push(kind, &ts->heaps[kind->heap], object);
         return;
     }
     mem__thread_state* owner_state = mem__state_lookup(owner);

@@ -22,7 +22,7 @@ MemoryPointer* mem_pointer_create(const char* name, size_t size) {
 }
 
 /* Points `ptr` at `c` of `pool` (st); `local` tells where its reference is counted. */
-static void attach(MemoryPointer* ptr, MemoryPool* pool, const struct mem__pool_state* st, MemoryContainer* c,
+static inline void attach(MemoryPointer* ptr, MemoryPool* pool, const struct mem__pool_state* st, MemoryContainer* c,
                    bool local) {
     mem__handle_set_flags(ptr, local ? MEM__POINTER_LOCAL_REF : 0, local ? 0 : MEM__POINTER_LOCAL_REF);
     mem__atomic_store_relaxed(&ptr->pool, pool);
@@ -164,7 +164,7 @@ static MemoryContainer* share_reference(const MemoryPointer* src, bool* local) {
 }
 
 MemoryPointer* mem_pointer_share(const MemoryPointer* src, const char* name) {
-    if (mem__container_of(src) == NULL) {
+    if (mem__container_of_live(src) == NULL) {
         return NULL;
     }
     if (name == NULL) {

@@ -26,8 +26,7 @@ uint32_t mem__ref_total(const MemoryContainer* c) {
     return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
 }
 
-/* Adds to `shared`; false (error set) at the limit. */
-static bool add_shared(MemoryContainer* c) {
+bool mem__ref_add_shared(MemoryContainer* c) {
     /* Relaxed: the caller holds a reference, which keeps the container alive; an
      * increment publishes nothing. */
     uint32_t before = mem__atomic_fetch_add_relaxed(&c->shared, MEM__SHARED_ONE);
@@ -38,20 +37,11 @@ static bool add_shared(MemoryContainer* c) {
     return true;
 }
 
-bool mem__ref_add_held(MemoryContainer* c, bool owner_held, bool* local) {
-    bool overflow = false;
-    *local = owner_held && mem__ref_add_local(c, &overflow);
-    if (*local) {
-        return true;
-    }
-    return overflow ? mem__fail(MEM_ERR_REFCOUNT_OVERFLOW) : add_shared(c);
-}
-
 bool mem__ref_add(MemoryContainer* c, bool* local) {
     mem__thread_state* ts = mem__this_thread_peek();
     if (ts == NULL || c->owner != ts->index) {
         *local = false;
-        return add_shared(c);
+        return mem__ref_add_shared(c);
     }
     mem__cache* cache = mem__atomic_load_acquire(&mem__page_of(c)->cache);
     mem__section section = mem__owner_enter(ts, cache);
