@@ -468,27 +468,38 @@ static inline MemoryContainer* mem__container_of_live(const MemoryPointer* ptr) 
  * destroy, and the name to say which handle it was). */
 #define MEM__HANDLE_PUBLIC_BYTES offsetof(MemoryPointer, generation)
 
+/* Copies `name` into a handle's name field, truncated to MEM_POINTER_NAME_MAX - 1
+ * bytes, NUL-terminated. Byte by byte, four to a loop step (a load, a store and a
+ * test per byte): names are short, and strnlen + memcpy would be two calls. */
+static mem__always_inline void mem__name_copy(char to[MEM_POINTER_NAME_MAX], const char* from) {
+    size_t i = 0;
+    for (; i + 4 < MEM_POINTER_NAME_MAX; i += 4) {
+        if ((to[i] = from[i]) == '\0' || (to[i + 1] = from[i + 1]) == '\0' ||
+            (to[i + 2] = from[i + 2]) == '\0' || (to[i + 3] = from[i + 3]) == '\0') {
+            return;
+        }
+    }
+    for (; i + 1 < MEM_POINTER_NAME_MAX && (to[i] = from[i]) != '\0'; i++) {
+    }
+    to[MEM_POINTER_NAME_MAX - 1] = '\0';
+}
+
 /* Makes an object of the handle heap a live, empty handle named `name` (a bounded
  * copy). Fields other threads may read are stored atomically. */
-static inline void mem__handle_init(MemoryPointer* handle, const char* name) {
+static mem__always_inline void mem__handle_init(MemoryPointer* handle, const char* name) {
     mem__track_allow_undefined(handle, MEM__HANDLE_PUBLIC_BYTES);
     mem__atomic_store_relaxed(&handle->container, (MemoryContainer*)NULL);
     mem__atomic_store_relaxed(&handle->pool, (MemoryPool*)NULL);
     mem__atomic_store_relaxed(&handle->generation, (uint64_t)0);
     mem__atomic_store_relaxed(&handle->flags, (uint16_t)0);
-    /* Byte by byte: names are short, and strnlen + memcpy are two calls. */
-    size_t length = 0;
-    for (; length < MEM_POINTER_NAME_MAX - 1 && name[length] != '\0'; length++) {
-        handle->name[length] = name[length];
-    }
-    handle->name[length] = '\0';
+    mem__name_copy(handle->name, name);
     /* Release: a leak report that sees the magic sees the name and fields too. */
     mem__atomic_store_release(&handle->magic, MEM__POINTER_MAGIC);
     mem__track_block_created(handle, sizeof *handle);
 }
 
 /* A live handle named `name`: from the calling thread's heap inline, else out of line. */
-static inline MemoryPointer* mem__handle_new(const char* name) {
+static mem__always_inline MemoryPointer* mem__handle_new(const char* name) {
     mem__thread_state* ts = mem__this_thread();
     MemoryPointer* handle = ts != NULL ? mem__object_pop(&mem__handle_kind, &ts->heaps[MEM__HEAP_HANDLES]) : NULL;
     if (mem__unlikely(handle == NULL)) {
