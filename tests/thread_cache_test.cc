@@ -529,6 +529,68 @@ TEST(ThreadCache, ThreadsExitWhileSnapshotsRun) {
     mem_pool_destroy(&pool);
 }
 
+// Releases handed back to exited threads race the adoption of their states: short-lived
+// threads make objects and exit (each new one adopts an exited thread's state) while
+// two other threads destroy those objects, each destroy collecting for the exited
+// owner. A retired state's cache is frozen without the heavy barrier, so an adopting
+// thread must wait for such a freeze before it runs a section of its own; if it did
+// not, the adopter's and the collector's writes to the same cache would race
+// (ThreadSanitizer) and the counts would drift (stats, validate).
+TEST(ThreadCache, ReleasesToExitedThreadsRaceTheirAdoption) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build";
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 16));
+    std::mutex mutex;
+    std::vector<MemoryPointer*> queue;
+    std::atomic<bool> done{false};
+    std::atomic<long> destroyed{0};
+    auto consume = [&] {
+        for (;;) {
+            MemoryPointer* p = nullptr;
+            {
+                std::lock_guard<std::mutex> lock(mutex);
+                if (!queue.empty()) {
+                    p = queue.back();
+                    queue.pop_back();
+                }
+            }
+            if (p != nullptr) {
+                EXPECT_EQ(0x5A, mem_pointer_data(p) != nullptr ? *static_cast<const unsigned char*>(mem_pointer_data(p))
+                                                                : 0);
+                EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+                destroyed++;
+            } else if (done) {
+                return;
+            } else {
+                std::this_thread::yield();
+            }
+        }
+    };
+    std::thread consumers[] = {std::thread(consume), std::thread(consume)};
+    const int kThreads = 300, kObjects = 32;
+    for (int t = 0; t < kThreads; t++) {
+        std::thread([&, t] {
+            for (int i = 0; i < kObjects; i++) {
+                size_t size = MixedSize(static_cast<uint64_t>(t * kObjects + i));
+                MemoryPointer* p = mem_pointer_create("short-lived", size);
+                ASSERT_TRUE(mem_pointer_allocate(p, size, &pool));
+                *static_cast<unsigned char*>(mem_pointer_write(p, &pool)) = 0x5A;
+                std::lock_guard<std::mutex> lock(mutex);
+                queue.push_back(p);
+            }
+        }).join();
+    }
+    done = true;
+    for (std::thread& c : consumers) c.join();
+    EXPECT_EQ(kThreads * kObjects, destroyed.load());
+    MemPoolStats s = Stats(&pool);
+    EXPECT_EQ(0u, s.live_containers);
+    EXPECT_TRUE(mem_pool_validate(&pool));
+    mem_pool_trim(&pool);
+    EXPECT_EQ(0u, Stats(&pool).orphaned_containers) << "an exited thread's pages were stranded";
+    mem_pool_destroy(&pool);
+}
+
 // Snapshots of a pool with more live thread caches than ThreadSanitizer lets one
 // thread hold locks (64): stats and validate freeze every cache at once, which must
 // not take a lock per cache. The threads keep working meanwhile, their live

@@ -19,6 +19,16 @@
  * sequentially consistent store and loads: slower for the owner, equally correct.
  * The mode is chosen once, before any thread runs an owner section.
  *
+ * A retired state (its thread has exited and runs no section; no thread adopted it
+ * yet) has no owner to wait for: freezing one of its caches needs no heavy barrier,
+ * which matters because every release handed back to an exited thread freezes its
+ * cache (remote.c). An adopting thread clears `retired` and then waits until none of
+ * its caches is frozen before it runs a section (mem__thaw_for_adoption): Dekker
+ * again, between the freezer's claim of `frozen` and load of `retired` and the
+ * adopter's store of `retired` and load of `frozen`, all sequentially consistent, so
+ * either the freezer sees the state adopted (and takes the barrier) or the adopter
+ * sees the cache frozen (and waits for the thaw).
+ *
  * A frozen owner leaves its section, spins briefly (holds are short, and waking from
  * sleep costs more than most of them), then sleeps on the flag (futex) until the
  * snapshot thaws the cache, and enters again. No lock is held while frozen, so
@@ -126,9 +136,24 @@ static void raise_flag(mem__cache* cache) {
 void mem__freeze(mem__cache* cache) {
     mem__freeze_setup();
     raise_flag(cache);
+    mem__thread_state* ts = cache->state;
+    /* Seq-cst: the load half of Dekker's pattern against an adopter (see above). */
+    if (ts != NULL && mem__atomic_load_seq_cst(&ts->retired) != 0) {
+        return; /* nobody runs a section of it, and an adopter waits for our thaw */
+    }
     heavy_barrier();
-    if (cache->state != NULL) {
-        wait_quiescent(cache->state);
+    if (ts != NULL) {
+        wait_quiescent(ts);
+    }
+}
+
+void mem__thaw_for_adoption(mem__thread_state* ts) {
+    /* Seq-cst: the store half of Dekker's pattern against a freezer (see above). */
+    mem__atomic_store_seq_cst(&ts->retired, 0u);
+    for (unsigned i = 0; i < MEM_THREAD_CACHE_POOLS; i++) {
+        if (mem__atomic_load_seq_cst(&ts->caches[i].frozen) != 0) {
+            mem__owner_wait(&ts->caches[i]);
+        }
     }
 }
 
@@ -257,5 +282,6 @@ void mem__snapshot_freeze_all(struct mem__pool_state* st) { mem__pool_lock(st); 
 void mem__snapshot_thaw_all(struct mem__pool_state* st) { mem__pool_unlock(st); }
 void mem__wait_for_sections(void) {}
 void mem__owner_wait(mem__cache* cache) { (void)cache; }
+void mem__thaw_for_adoption(mem__thread_state* ts) { ts->retired = 0; }
 
 #endif

@@ -132,8 +132,12 @@ extern bool mem__owner_fence_needed; /* true until membarrier is registered */
 void mem__freeze_setup(void);
 /* How snapshots reach the owners in this process, for dumps. */
 const char* mem__snapshot_barrier_name(void);
-/* Lock order: a pool's snapshot mutex, its mutex, then the caches' flags. */
+/* Lock order: a pool's snapshot mutex, its mutex, then the caches' flags. A cache of
+ * a retired state (its thread exited) freezes without the heavy barrier. */
 void mem__freeze(mem__cache* cache);
+/* Makes retired state `ts` ownable by the calling thread, which adopts it: clears
+ * `retired` and waits until no freeze of its caches that relied on it is running. */
+void mem__thaw_for_adoption(mem__thread_state* ts);
 /* True when the owner waited for the thaw. */
 bool mem__thaw(mem__cache* cache);
 /* Every thread cache of `st` at once (one barrier); pool mutex held. */

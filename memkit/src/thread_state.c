@@ -84,6 +84,8 @@ static mem__thread_state* acquire_state(void) {
     }
     mem__mutex_unlock(&states_mutex);
     if (ts != NULL) {
+        /* A freeze of its caches that relied on nobody owning it ends first. */
+        mem__thaw_for_adoption(ts);
         /* Seq-cst: pairs with the load in mem__remote_push; a thread that pushes after
          * this sees the state owned again and leaves the list to us. */
         mem__atomic_store_seq_cst(&ts->abandoned, 0u);
@@ -94,7 +96,11 @@ static mem__thread_state* acquire_state(void) {
 void mem__thread_states_lock(void) { mem__mutex_lock(&states_mutex); }
 void mem__thread_states_unlock(void) { mem__mutex_unlock(&states_mutex); }
 
+/* Its thread runs no more sections of `ts`: from here its caches freeze without the
+ * heavy barrier until a thread adopts it (freeze.c). */
 static void abandon_state(mem__thread_state* ts) {
+    /* Seq-cst: a freezer that reads it sees every section this thread ran. */
+    mem__atomic_store_seq_cst(&ts->retired, 1u);
     mem__mutex_lock(&states_mutex);
     ts->next_abandoned = abandoned;
     abandoned = ts;

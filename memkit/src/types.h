@@ -275,6 +275,8 @@ typedef struct mem__thread_state {
     /* Read by every thread that hands something back: apart from the owner's fields. */
     MEM__LINE_GAP(gap_before_abandoned);
     uint32_t abandoned; /* atomic: its thread exited; waits for a new thread to adopt it */
+    uint32_t retired;   /* atomic: its thread ran its last section and nobody adopted it
+                           yet: its caches freeze without the heavy barrier (freeze.c) */
     MEM__LINE_GAP(gap_after_abandoned);
     mem__cache caches[MEM_THREAD_CACHE_POOLS];
     mem__object_heap heaps[MEM__HEAP_COUNT];
