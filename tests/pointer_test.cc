@@ -45,6 +45,20 @@ TEST_F(PointerTest, CreateKeepsATruncatedNameAndRejectsBadArguments) {
     EXPECT_EQ(MEM_ERR_SIZE_OVERFLOW, mem_last_error());
 }
 
+// Every name length around the copy's four-byte steps and the limit, on handles
+// that held longer names before (destroyed handles come back with old bytes).
+TEST_F(PointerTest, EveryNameLengthIsCopiedAndTerminated) {
+    for (int round = 0; round < 2; round++) {
+        for (size_t length = 0; length <= MEM_POINTER_NAME_MAX + 8; length++) {
+            std::string name(length, static_cast<char>('a' + length % 26));
+            MemoryPointer* p = mem_pointer_create(name.c_str(), 8);
+            ASSERT_NE(nullptr, p);
+            EXPECT_EQ(name.substr(0, MEM_POINTER_NAME_MAX - 1), std::string(p->name)) << "length " << length;
+            EXPECT_TRUE(mem_pointer_destroy(p, nullptr));
+        }
+    }
+}
+
 TEST_F(PointerTest, AllocateGivesAnAlignedContainerOfTheSize) {
     MemoryPointer* p = Allocated(1024);
     ASSERT_NE(nullptr, p->container);
