@@ -233,22 +233,9 @@ static inline void mem__owner_put_and_leave(mem__thread_state* ts, mem__section 
 }
 
 /* Wipes the bytes a caller could have written (the rest of the block is zero
- * already); returns `c`, from what memset returns. Up to 64 bytes inline, with two or
- * four 16-byte stores that overlap as needed (memset's own trick, without its call). */
+ * already); returns `c`, from what mem__wipe returns (up to 64 bytes inline). */
 static inline MemoryContainer* mem__wipe_payload(MemoryContainer* c) {
-    size_t size = c->size;
-    unsigned char* data = c->data;
-    if (mem__likely(size - 16 <= 64 - 16)) {
-        memset(data, 0, 16);
-        memset(data + size - 16, 0, 16);
-        if (size > 32) {
-            memset(data + 16, 0, 16);
-            memset(data + size - 32, 0, 16);
-        }
-        __asm__ __volatile__("" : : "r"(data) : "memory"); /* as mem__wipe: the stores stay */
-        return c;
-    }
-    return (MemoryContainer*)((unsigned char*)mem__wipe(data, size) - offsetof(MemoryContainer, data));
+    return (MemoryContainer*)((unsigned char*)mem__wipe(c->data, c->size) - offsetof(MemoryContainer, data));
 }
 
 /* ---- biased counting, the owner's side (inside its owner section) */
