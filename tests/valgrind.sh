@@ -20,7 +20,7 @@ run() { # run LABEL COMMAND...
     if [[ $status -eq 0 ]]; then
         echo "ok: $label: 0 memcheck errors, 0 bytes definitely or indirectly lost"
     else
-        echo "FAIL: $label (exit $status)"; grep -E "==[0-9]+==|FAILED" "$log" | head -40; fail=1
+        echo "FAIL: $label (exit $status)"; grep -E "==[0-9]+==|FAILED|Failure|^[a-z_]+: " "$log" | head -40; fail=1
     fi
     rm -f "$log"
 }
