@@ -482,7 +482,9 @@ TEST(ThreadCache, ThreadsExitWhileSnapshotsRun) {
     ASSERT_TRUE(mem_pool_init(&pool, 16));
     std::atomic<bool> stop{false};
     std::atomic<long> snapshots{0}, bad_snapshots{0};
+    std::atomic<bool> snapshotting{false};
     std::thread snapshotter([&] {
+        snapshotting = true;
         for (int round = 0; !stop; round++) {
             MemPoolStats s;
             bool ok = mem_pool_validate(&pool) && mem_pool_stats(&pool, &s) &&
@@ -492,6 +494,7 @@ TEST(ThreadCache, ThreadsExitWhileSnapshotsRun) {
             snapshots++;
         }
     });
+    while (!snapshotting) std::this_thread::yield();  // the snapshots overlap the traffic
     std::mutex mutex;
     std::vector<MemoryPointer*> handed;
     for (int t = 0; t < 200; t++) {
