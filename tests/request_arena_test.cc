@@ -47,6 +47,27 @@ TEST(RequestArena, ReleaseWipesWhatWasUsed) {
     EXPECT_TRUE(mem_request_arena_release(again));
 }
 
+// The release wipes a chunk's used bytes in 2 KiB pieces up to 32 KiB and in one go
+// beyond: every size around those bounds reads zero afterwards.
+TEST(RequestArena, ReleaseWipesEveryByteAtEverySize) {
+    for (size_t size : {17u, 2047u, 2048u, 2049u, 4095u, 4096u, 4097u, 10000u, 32767u, 32768u, 32769u, 50000u}) {
+        MemoryArena* a = mem_request_arena_acquire();
+        ASSERT_NE(nullptr, a);
+        void* first = mem_arena_alloc(a, 16);  // the block below starts past the chunk's start
+        unsigned char* p = static_cast<unsigned char*>(mem_arena_alloc(a, size));
+        ASSERT_NE(nullptr, first);
+        ASSERT_NE(nullptr, p);
+        memset(first, 0xAA, 16);
+        memset(p, 0xAA, size);
+        ASSERT_TRUE(mem_request_arena_release(a));  // every chunk is kept: far below the budget
+        std::vector<unsigned char> wiped(size);
+        memkit_test::PeekReleased(p, wiped.data(), size);
+        for (size_t i = 0; i < size; i++) ASSERT_EQ(0, wiped[i]) << "size " << size << ", byte " << i;
+        memkit_test::PeekReleased(first, wiped.data(), 16);
+        for (size_t i = 0; i < 16; i++) ASSERT_EQ(0, wiped[i]) << "size " << size << ", first block byte " << i;
+    }
+}
+
 TEST(RequestArena, NestedRequestsGetDistinctArenas) {
     MemoryArena* outer = mem_request_arena_acquire();
     MemoryArena* inner = mem_request_arena_acquire();

@@ -35,10 +35,11 @@ static mem__arena_chunk* chunk_new(size_t capacity) {
     return chunk;
 }
 
-/* Wipes what was handed out and marks it inaccessible again. */
+/* Wipes what was handed out (written lately, as a rule: a request's bytes) and marks
+ * it inaccessible again. */
 static void chunk_wipe(mem__arena_chunk* chunk) {
     mem__track_allow(chunk->data, chunk->used);
-    mem__wipe(chunk->data, chunk->used);
+    mem__wipe_recent(chunk->data, chunk->used);
     mem__track_forbid(chunk->data, chunk->used);
     chunk->used = 0;
 }
@@ -94,15 +95,29 @@ MemoryArena* mem_arena_create(size_t size) {
     return mem__arena_new(size);
 }
 
-/* Bytes needed in `chunk` to place `size` bytes at `alignment` (size is bounded by
- * MEM_MAX_ALLOCATION, so this cannot overflow). */
-static size_t bytes_needed(const mem__arena_chunk* chunk, size_t size, size_t alignment) {
+/* Every chunk's data starts 16-byte aligned and every block's size is rounded up to
+ * 16, so `used` stays a multiple of 16: an allocation at MEM_ARENA_ALIGNMENT (16 in
+ * the default build) needs no padding computed from the address, which keeps the
+ * chain from one allocation's `used` to the next short (load, add, store). */
+#define MEM__ARENA_STEP 16u
+_Static_assert(MEM_ARENA_ALIGNMENT % MEM__ARENA_STEP == 0, "arena alignment is a multiple of the step");
+
+/* Padding before a block aligned to `alignment` at the chunk's end: zero unless the
+ * alignment exceeds the step (a constant for mem_arena_alloc). */
+static size_t padding(const mem__arena_chunk* chunk, size_t alignment) {
+    if (alignment <= MEM__ARENA_STEP) {
+        return 0;
+    }
     uintptr_t at = (uintptr_t)(chunk->data + chunk->used);
-    return (size_t)(mem__align_up(at, alignment) - at) + size;
+    return (size_t)(mem__align_up(at, alignment) - at);
 }
 
-static void* bump(mem__arena_chunk* chunk, size_t needed, size_t size) {
-    void* result = chunk->data + chunk->used + (needed - size);
+/* `size` rounded up to the step (size is bounded by MEM_MAX_ALLOCATION: no overflow). */
+static size_t rounded(size_t size) { return mem__align_up(size, MEM__ARENA_STEP); }
+
+/* Hands out `size` bytes after `pad` bytes of padding, `needed` in all. */
+static void* bump(mem__arena_chunk* chunk, size_t pad, size_t needed, size_t size) {
+    void* result = chunk->data + chunk->used + pad;
     chunk->used += needed;
     mem__track_allow_undefined(result, size);
     return result;
@@ -123,13 +138,12 @@ __attribute__((noinline)) static void* arena_alloc_slow(MemoryArena* arena, size
     /* Valid arguments reach here only when the current chunk is full. Chunks kept by
      * an earlier rewind come next in the chain. */
     mem__arena_chunk* chunk = arena->current;
-    size_t needed;
     while (chunk->next != NULL) {
         chunk = chunk->next;
         arena->current = chunk;
-        needed = bytes_needed(chunk, size, alignment);
-        if (needed <= chunk->capacity - chunk->used) {
-            return bump(chunk, needed, size);
+        size_t pad = padding(chunk, alignment);
+        if (pad + rounded(size) <= chunk->capacity - chunk->used) {
+            return bump(chunk, pad, pad + rounded(size), size);
         }
     }
     size_t capacity = size + alignment; /* cannot overflow: both are bounded */
@@ -143,7 +157,8 @@ __attribute__((noinline)) static void* arena_alloc_slow(MemoryArena* arena, size
     chunk->next = fresh;
     arena->current = fresh;
     arena->total_capacity += capacity;
-    return bump(fresh, bytes_needed(fresh, size, alignment), size);
+    size_t pad = padding(fresh, alignment);
+    return bump(fresh, pad, pad + rounded(size), size);
 }
 
 /* The fast path: a live arena (a released request arena has another magic), 0 < size
@@ -152,9 +167,10 @@ __attribute__((noinline)) static void* arena_alloc_slow(MemoryArena* arena, size
 static inline void* arena_alloc(MemoryArena* arena, size_t size, size_t alignment) {
     if (mem__likely(arena != NULL && arena->magic == MEM__ARENA_MAGIC && size - 1 < MEM_MAX_ALLOCATION)) {
         mem__arena_chunk* chunk = arena->current;
-        size_t needed = bytes_needed(chunk, size, alignment);
+        size_t pad = padding(chunk, alignment);
+        size_t needed = pad + rounded(size);
         if (mem__likely(needed <= chunk->capacity - chunk->used)) {
-            return bump(chunk, needed, size);
+            return bump(chunk, pad, needed, size);
         }
     }
     return arena_alloc_slow(arena, size, alignment);

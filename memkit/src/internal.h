@@ -85,6 +85,28 @@ static inline void* mem__wipe(void* block, size_t size) {
     return wiped;
 }
 
+/* mem__wipe for bytes the caller wrote a moment ago (a request arena's chunk at its
+ * release), which are still in the first-level cache: wiped in pieces of 2 KiB up to
+ * 32 KiB. glibc's memset uses `rep stosb` above 2 KiB, which on the AMD EPYC these
+ * figures come from zeroes cached bytes about 40 % slower than the vector loop it
+ * uses for pieces (8.6 KiB: 53 ns against 33); on bytes already out of that cache
+ * the pieces cost about 10 % more, hence the bound. Larger wipes take one memset. */
+#define MEM__WIPE_PIECE 2048u
+#define MEM__WIPE_PIECES_UP_TO (32u * 1024u)
+static inline void mem__wipe_recent(void* block, size_t size) {
+    unsigned char* bytes = block;
+    if (size > MEM__WIPE_PIECE && size <= MEM__WIPE_PIECES_UP_TO) {
+        /* Hidden from the compiler, which would otherwise expand a memset of a constant
+         * 2 KiB into `rep stosq`, the slow form again. */
+        size_t piece = MEM__WIPE_PIECE;
+        __asm__("" : "+r"(piece));
+        for (; size > piece; bytes += piece, size -= piece) {
+            mem__wipe(bytes, piece);
+        }
+    }
+    mem__wipe(bytes, size);
+}
+
 /* ---- ids.c: computed when asked for, from a container's serial and size */
 uint64_t mem__fnv1a64(uint64_t hash, const void* bytes, size_t length);
 #define MEM__FNV_OFFSET_BASIS UINT64_C(0xcbf29ce484222325)

@@ -58,7 +58,8 @@ MEM_API bool mem_arena_reset(MemoryArena* arena);
  * an arena destroyed already, or a request arena (MEM_ERR_ARENA_STATE). */
 MEM_API bool mem_arena_destroy(MemoryArena* arena);
 
-/* Bytes handed out since creation or the last reset, alignment padding included. */
+/* Bytes handed out since creation or the last reset, alignment padding included
+ * (each block takes its size rounded up to a multiple of 16). */
 MEM_API size_t mem_arena_used(const MemoryArena* arena);
 
 /* Bytes of all chunks the arena holds. */
