@@ -32,16 +32,19 @@ MemoryArena* mem_request_arena_acquire(void) {
     return arena;
 }
 
-bool mem_request_arena_release(MemoryArena* arena) {
-    if (arena == NULL) {
-        return mem__fail(MEM_ERR_NULL_ARGUMENT);
-    }
-    if (arena->magic == MEM__ARENA_MAGIC_IDLE) {
-        mem__log(MEM_LOG_WARNING, "request arena %p released twice", (void*)arena);
+/* mem_request_arena_release's answer to anything but a live arena. */
+__attribute__((noinline)) static bool release_refused(const MemoryArena* arena) {
+    if (arena != NULL && arena->magic == MEM__ARENA_MAGIC_IDLE) {
+        mem__log(MEM_LOG_WARNING, "request arena %p released twice", (const void*)arena);
         return mem__fail(MEM_ERR_ARENA_STATE);
     }
-    if (mem__arena_check(arena) == NULL) {
-        return false;
+    (void)mem__arena_check(arena); /* sets the error */
+    return false;
+}
+
+bool mem_request_arena_release(MemoryArena* arena) {
+    if (mem__unlikely(arena == NULL || arena->magic != MEM__ARENA_MAGIC)) {
+        return release_refused(arena);
     }
     if (!(arena->flags & MEM__ARENA_REQUEST)) {
         return mem__fail(MEM_ERR_INVALID_ARENA);
