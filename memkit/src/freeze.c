@@ -110,8 +110,7 @@ static void backoff(unsigned* round) {
     }
 }
 
-/* After the barrier: waits until `ts` is outside the section it may be inside. */
-static void wait_quiescent(mem__thread_state* ts) {
+void mem__wait_quiescent(mem__thread_state* ts) {
     /* Acquire: the owner's release store of the even value makes its section's
      * accesses happen before ours. */
     uint64_t seq = mem__atomic_load_seq_cst(&ts->seq);
@@ -143,7 +142,7 @@ void mem__freeze(mem__cache* cache) {
     }
     heavy_barrier();
     if (ts != NULL) {
-        wait_quiescent(ts);
+        mem__wait_quiescent(ts);
     }
 }
 
@@ -177,7 +176,7 @@ void mem__freeze_all(struct mem__pool_state* st) {
     }
     heavy_barrier();
     for (mem__cache* cache = st->caches; cache != NULL; cache = cache->next_in_pool) {
-        wait_quiescent(cache->state);
+        mem__wait_quiescent(cache->state);
     }
 }
 
@@ -228,15 +227,9 @@ void mem__snapshot_thaw_all(struct mem__pool_state* st) {
     paced(st, waited);
 }
 
-static void wait_for_state(mem__thread_state* ts, void* context) {
-    (void)context;
-    wait_quiescent(ts);
-}
-
-void mem__wait_for_sections(void) {
+void mem__sections_fence(void) {
     mem__freeze_setup();
     heavy_barrier();
-    mem__states_for_each(wait_for_state, NULL);
 }
 
 void mem__owner_wait(mem__cache* cache) {
@@ -280,7 +273,8 @@ void mem__snapshot_thaw(struct mem__pool_state* st, mem__cache* cache) {
 }
 void mem__snapshot_freeze_all(struct mem__pool_state* st) { mem__pool_lock(st); }
 void mem__snapshot_thaw_all(struct mem__pool_state* st) { mem__pool_unlock(st); }
-void mem__wait_for_sections(void) {}
+void mem__sections_fence(void) {}
+void mem__wait_quiescent(mem__thread_state* ts) { (void)ts; }
 void mem__owner_wait(mem__cache* cache) { (void)cache; }
 void mem__thaw_for_adoption(mem__thread_state* ts) { ts->retired = 0; }
 

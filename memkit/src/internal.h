@@ -185,8 +185,11 @@ void mem__snapshot_freeze(struct mem__pool_state* st, mem__cache* cache);
 void mem__snapshot_thaw(struct mem__pool_state* st, mem__cache* cache);
 void mem__snapshot_freeze_all(struct mem__pool_state* st);
 void mem__snapshot_thaw_all(struct mem__pool_state* st);
-/* Waits until no thread is inside a section it entered before this call. */
-void mem__wait_for_sections(void);
+/* The snapshot side's half of the fence against every thread's section entry (after
+ * it, mem__wait_quiescent sees any section entered before the call). */
+void mem__sections_fence(void);
+/* After a fence: waits until `ts` is outside the section it may be inside. */
+void mem__wait_quiescent(mem__thread_state* ts);
 /* The owner's slow entry: returns once its cache is no longer frozen (spinning
  * briefly, then asleep on the flag). */
 void mem__owner_wait(mem__cache* cache);
@@ -268,6 +271,8 @@ static inline uint16_t mem__state_index(const mem__thread_state* ts) {
 mem__thread_state* mem__state_lookup(uint16_t index);
 /* Calls `visit` for every thread state ever made (live or waiting for adoption). */
 void mem__states_for_each(void (*visit)(mem__thread_state* ts, void* context), void* context);
+/* Waits until no thread is inside a section it entered before this call. */
+void mem__wait_for_sections(void);
 
 /* ---- cache.c: a cache's pages and blocks, beyond the inline fast paths of hot.h.
  * Every function here runs with the cache held: an owner section, a freeze, or (a
@@ -309,10 +314,33 @@ void mem__remote_push(mem__cache* cache, void* item, unsigned tag);
 bool mem__remote_pending(const mem__cache* cache);
 /* Takes the whole list and processes it; cache held. */
 void mem__remote_collect(mem__cache* cache);
-/* A dead handle or message object carries the container it drops in its `container`
- * field, poisoned so that reading it through a stale handle faults. */
-uintptr_t mem__carrier_encode(const MemoryContainer* c);
-MemoryContainer* mem__carrier_decode(uintptr_t value);
+
+/* ---- carriers, inline: handle.c and pointer.c make them, remote.c takes them apart.
+ * A dead handle or message object carries the container it drops in its `container`
+ * field with the top bit flipped: non-canonical on x86-64 and AArch64, so reading it
+ * through a stale handle faults at once. */
+#define MEM__CARRIER_POISON (UINT64_C(1) << 63)
+static inline uintptr_t mem__carrier_encode(const MemoryContainer* c) {
+    return (uintptr_t)c ^ (uintptr_t)MEM__CARRIER_POISON;
+}
+static inline MemoryContainer* mem__carrier_decode(uintptr_t value) {
+    return (MemoryContainer*)(value ^ (uintptr_t)MEM__CARRIER_POISON);
+}
+
+/* ---- the pool mutex, inline: caches, the stock, snapshots and the pool itself take it */
+/* Takes the pool mutex, counted in lock_acquisitions. A thread that finds it taken
+ * spins, then sleeps, and meanwhile counts itself in lock_waiters. */
+static inline void mem__pool_lock(struct mem__pool_state* st) {
+    if (mem__unlikely(!mem__mutex_trylock(&st->mutex))) {
+        /* Relaxed: a hint that paces snapshots (freeze.c), not a synchronisation. */
+        mem__atomic_fetch_add_relaxed(&st->lock_waiters, 1u);
+        mem__mutex_lock_spinning(&st->mutex);
+        mem__atomic_fetch_sub_relaxed(&st->lock_waiters, 1u);
+    }
+    st->lock_acquisitions++;
+}
+
+static inline void mem__pool_unlock(struct mem__pool_state* st) { mem__mutex_unlock(&st->mutex); }
 
 /* ---- pool_stock.c: pages the pool keeps and makes, for caches */
 /* Pool locked: an empty page or released large container from the pool's own stock
@@ -339,9 +367,6 @@ size_t mem__stock_evict(struct mem__pool_state* st, size_t budget, mem__page** t
  * mutex: a walk that does not hold it sees the list as attaching threads change it.
  * Caches leave the list only at pool destroy. */
 mem__cache* mem__pool_next_cache(struct mem__pool_state* st, const mem__cache* cache);
-/* Takes the pool mutex (counted in lock_acquisitions). */
-void mem__pool_lock(struct mem__pool_state* st);
-void mem__pool_unlock(struct mem__pool_state* st);
 
 /* ---- alloc.c: containers for pointers and blocks */
 /* How a new container starts: its first reference counted in its owner's refcount

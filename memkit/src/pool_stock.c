@@ -8,18 +8,6 @@
  */
 #include "hot.h"
 
-void mem__pool_lock(struct mem__pool_state* st) {
-    if (mem__unlikely(!mem__mutex_trylock(&st->mutex))) {
-        /* Relaxed: a hint that paces snapshots (freeze.c), not a synchronisation. */
-        mem__atomic_fetch_add_relaxed(&st->lock_waiters, 1u);
-        mem__mutex_lock_spinning(&st->mutex);
-        mem__atomic_fetch_sub_relaxed(&st->lock_waiters, 1u);
-    }
-    st->lock_acquisitions++;
-}
-
-void mem__pool_unlock(struct mem__pool_state* st) { mem__mutex_unlock(&st->mutex); }
-
 mem__cache* mem__pool_next_cache(struct mem__pool_state* st, const mem__cache* cache) {
     mem__pool_lock(st);
     mem__cache* next = cache == NULL ? st->caches : cache->next_in_pool;

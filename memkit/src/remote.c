@@ -12,14 +12,6 @@
  */
 #include "hot.h"
 
-/* A carried container pointer with the top bit flipped: non-canonical on x86-64 and
- * AArch64, so dereferencing it through a stale handle faults at once. */
-#define CARRIER_POISON (UINT64_C(1) << 63)
-
-uintptr_t mem__carrier_encode(const MemoryContainer* c) { return (uintptr_t)c ^ (uintptr_t)CARRIER_POISON; }
-
-MemoryContainer* mem__carrier_decode(uintptr_t value) { return (MemoryContainer*)(value ^ (uintptr_t)CARRIER_POISON); }
-
 static void set_link(void* item, unsigned tag, uintptr_t next) {
     switch (tag) {
     case MEM__REMOTE_BLOCK:

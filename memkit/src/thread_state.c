@@ -41,6 +41,16 @@ void mem__states_for_each(void (*visit)(mem__thread_state* ts, void* context), v
     }
 }
 
+static void wait_for_state(mem__thread_state* ts, void* context) {
+    (void)context;
+    mem__wait_quiescent(ts);
+}
+
+void mem__wait_for_sections(void) {
+    mem__sections_fence();
+    mem__states_for_each(wait_for_state, NULL);
+}
+
 /* A fresh state with the next index; states_mutex held. NULL when out of memory or
  * indices (the caller reports). */
 static mem__thread_state* make_state_locked(void) {
