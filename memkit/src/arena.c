@@ -30,7 +30,6 @@ static mem__arena_chunk* chunk_new(size_t capacity) {
     chunk->next = NULL;
     chunk->capacity = capacity;
     chunk->used = 0;
-    chunk->reserved = 0;
     mem__track_forbid(chunk->data, capacity);
     return chunk;
 }

@@ -55,7 +55,8 @@ static inline size_t mem__class_capacity(unsigned size_class) {
 
 static inline bool mem__class_is_small(unsigned size_class) { return size_class < MEM__SMALL_CLASS_COUNT; }
 
-/* ---- tunables (defaults; each may be overridden with -D when building the library) */
+/* ---- tunables (defaults; each may be overridden with -D when building the library).
+ * Those the public headers name are in memkit/config.h. */
 #ifndef MEM_PAGE_MIN_BYTES
 #define MEM_PAGE_MIN_BYTES (64u * 1024u) /* smallest page: 64 KiB */
 #endif
@@ -63,20 +64,11 @@ static inline bool mem__class_is_small(unsigned size_class) { return size_class 
 #ifndef MEM_THREAD_CACHE_POOLS
 #define MEM_THREAD_CACHE_POOLS 8 /* pools one thread caches for; more use the pool's own cache */
 #endif
-#ifndef MEM_THREAD_CACHE_EMPTY_PAGES
-#define MEM_THREAD_CACHE_EMPTY_PAGES 2 /* empty small pages a cache keeps; more go back to the pool */
-#endif
-#ifndef MEM_THREAD_CACHE_LARGE_BYTES
-#define MEM_THREAD_CACHE_LARGE_BYTES (4u * 1024u * 1024u) /* released large containers a cache keeps */
-#endif
 #ifndef MEM_HANDLE_CACHE
 #define MEM_HANDLE_CACHE 4096 /* destroyed handles a thread keeps beyond the quarantine */
 #endif
 #ifndef MEM_REQUEST_ARENA_SIZE
 #define MEM_REQUEST_ARENA_SIZE 16384 /* first chunk of a request arena */
-#endif
-#ifndef MEM_REQUEST_ARENA_KEEP_BYTES
-#define MEM_REQUEST_ARENA_KEEP_BYTES (1024u * 1024u) /* chunk bytes a thread keeps */
 #endif
 #ifndef MEM_SERIAL_BLOCK
 #define MEM_SERIAL_BLOCK (UINT64_C(1) << 20) /* serials a cache takes from its pool at once */
@@ -309,8 +301,7 @@ typedef struct mem__arena_chunk {
     struct mem__arena_chunk* next;
     size_t capacity;
     size_t used;
-    size_t reserved; /* keeps data 16-byte aligned */
-    unsigned char data[];
+    _Alignas(16) unsigned char data[];
 } mem__arena_chunk;
 
 /* The first fields match MemoryPointer's private layout (the object heap's contract):

@@ -43,6 +43,25 @@
 #define MEM_HANDLE_QUARANTINE 256
 #endif
 
+/* Empty small pages each thread cache keeps for its pool; more go back to the pool's
+ * stock (see mem_pool_set_orphan_budget). A library build setting. */
+#ifndef MEM_THREAD_CACHE_EMPTY_PAGES
+#define MEM_THREAD_CACHE_EMPTY_PAGES 2
+#endif
+
+/* Bytes of released large containers each thread cache keeps; more go back to the
+ * pool's stock. A library build setting. */
+#ifndef MEM_THREAD_CACHE_LARGE_BYTES
+#define MEM_THREAD_CACHE_LARGE_BYTES (4u * 1024u * 1024u)
+#endif
+
+/* Chunk bytes of released request arenas each thread keeps for its next requests;
+ * the rest go back to the system (see mem_request_arena_release). A library build
+ * setting. */
+#ifndef MEM_REQUEST_ARENA_KEEP_BYTES
+#define MEM_REQUEST_ARENA_KEEP_BYTES (1024u * 1024u)
+#endif
+
 /* Largest container or arena allocation accepted, in bytes (128 TiB). */
 #define MEM_MAX_ALLOCATION ((size_t)1 << 47)
 

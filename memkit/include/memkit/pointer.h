@@ -30,27 +30,34 @@ extern "C" {
  * writable view). The other fields are private; the refcount is mem_pointer_refcount()
  * and the deterministic id mem_pointer_id(). */
 typedef struct MemoryContainer {
-    size_t size;        /* usable bytes requested */
-    uint64_t serial;    /* private: the pool's seed plus a sequence number (see mem_pointer_id);
-                           a mem_malloc block's page; a free block's list link */
-    uint32_t refcount;  /* private: references counted by the thread that owns the container */
-    uint32_t shared;    /* private: references counted atomically by other threads */
-    uint32_t page;      /* private: the page that holds the block */
-    uint16_t owner;     /* private: the owning thread's state */
-    uint8_t state;      /* private */
-    uint8_t magic;      /* private: detects use after release */
-    MEM_ALIGNAS(MEM_ALIGNMENT) unsigned char data[]; /* payload, MEM_ALIGNMENT-aligned */
+    /* read-only */
+    size_t size; /* usable bytes requested */
+    /* private (the header's layout is the library's: no field moves) */
+    uint64_t serial;   /* the pool's seed plus a sequence number (see mem_pointer_id);
+                          a mem_malloc block's page; a free block's list link */
+    uint32_t refcount; /* references counted by the thread that owns the container */
+    uint32_t shared;   /* references counted atomically by other threads */
+    uint32_t page;     /* the page that holds the block */
+    uint16_t owner;    /* the owning thread's state */
+    uint8_t state;
+    uint8_t magic; /* detects use after release */
+    /* public: the payload, MEM_ALIGNMENT-aligned; writable as mem_pointer_write says */
+    MEM_ALIGNAS(MEM_ALIGNMENT) unsigned char data[];
 } MemoryContainer;
 
 /* A named handle. `container` (NULL before allocation) and `pool` are read-only for
  * callers; the other fields are private. A destroyed handle reads NULL in both. */
 typedef struct MemoryPointer {
+    /* read-only */
     MemoryContainer* container;
     MemoryPool* pool;
-    uint64_t generation; /* private: the pool's generation (the free-list link once destroyed) */
-    uint32_t magic;      /* private */
-    uint16_t flags;      /* private */
-    uint16_t owner;      /* private: the thread state whose handle heap holds it */
+    /* private (bytes 16..31: the handle heap's link and owner, at the same place in
+     * every object of the library's object heaps) */
+    uint64_t generation; /* the pool's generation (the heap's link once destroyed) */
+    uint32_t magic;
+    uint16_t flags;
+    uint16_t owner; /* the thread state whose handle heap holds it */
+    /* read-only */
     char name[MEM_POINTER_NAME_MAX]; /* diagnostic name, truncated to fit */
 } MemoryPointer;
 

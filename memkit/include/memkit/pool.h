@@ -28,6 +28,7 @@ struct mem__pool_state;
 /* A pool. Declare it anywhere (stack, static, heap) and pass its address to
  * mem_pool_init. Its fields are private. */
 typedef struct MemoryPool {
+    /* private */
     struct mem__pool_state* state;
     uint32_t magic;
 } MemoryPool;

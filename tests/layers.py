@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Who calls whom in memkit/src, checked against docs/architecture.md.
+
+Reads every library source file, finds the functions each one defines and the ones it
+calls in other files (a call through an inline function of an internal header counts
+as a call from the file that uses it, to wherever the inline function calls), and
+checks the layer table of docs/architecture.md ("## Layers"): every file is in one
+layer, every call goes to the same layer or one below it, except the back-calls the
+document lists ("## Back-calls"), and without those the calls form no cycle.
+
+Usage: tests/layers.py [--graph]   (--graph prints every file's callees)
+Exits 1 and says why when the code and the document disagree.
+"""
+import os
+import re
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+SRC = os.path.join(ROOT, "memkit", "src")
+DOC = os.path.join(ROOT, "docs", "architecture.md")
+
+DEFINITION = re.compile(r"^[A-Za-z_][\w \*]*?\b((?:mem|MEM)_\w+)\s*\(([^;{]|\n)*?\)\s*\{", re.M)
+INLINE = re.compile(r"^static (?:inline|mem__always_inline) [\w \*]*?\b(mem__\w+)\s*\(", re.M)
+
+
+def strip_comments(text):
+    return re.sub(r"/\*.*?\*/", "", re.sub(r"//[^\n]*", "", text), flags=re.S)
+
+
+def body_after(text, start):
+    """The text of the brace-delimited body that follows position `start`."""
+    open_at = text.index("{", start)
+    depth = 0
+    for i in range(open_at, len(text)):
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[open_at:i + 1]
+    return text[open_at:]
+
+
+def calls_in(text, names):
+    return {n for n in names if re.search(r"\b" + re.escape(n) + r"\s*\(", text)}
+
+
+def graph():
+    sources = sorted(f for f in os.listdir(SRC) if f.endswith(".c"))
+    texts = {f: strip_comments(open(os.path.join(SRC, f)).read()) for f in sources}
+    defined = {}
+    for f, text in texts.items():
+        for m in DEFINITION.finditer(text):
+            defined.setdefault(m.group(1), f)
+    # Inline functions of the internal headers and what each calls, transitively.
+    inline_bodies = {}
+    for header in sorted(h for h in os.listdir(SRC) if h.endswith(".h")):
+        text = strip_comments(open(os.path.join(SRC, header)).read())
+        for m in INLINE.finditer(text):
+            inline_bodies[m.group(1)] = body_after(text, m.end())
+    inline_calls = {n: calls_in(b, defined) for n, b in inline_bodies.items()}
+    inline_uses = {n: calls_in(b, inline_bodies) - {n} for n, b in inline_bodies.items()}
+    changed = True
+    while changed:
+        changed = False
+        for n, used in inline_uses.items():
+            for u in list(used):
+                if not inline_calls[u] <= inline_calls[n]:
+                    inline_calls[n] |= inline_calls[u]
+                    changed = True
+                if not inline_uses[u] <= used:
+                    used |= inline_uses[u]
+                    changed = True
+    edges = {}
+    for f, text in texts.items():
+        called = calls_in(text, defined)
+        for n in calls_in(text, inline_bodies):
+            called |= inline_calls[n]
+        for name in called:
+            if defined[name] != f:
+                edges.setdefault(f, {}).setdefault(defined[name], set()).add(name)
+    return sources, edges
+
+
+def documented():
+    """The layers (top first) and back-calls docs/architecture.md states."""
+    text = open(DOC).read()
+    layers_part = text.split("## Layers", 1)[1].split("\n## ", 1)[0]
+    layers = []
+    for line in layers_part.splitlines():
+        if line.startswith("|") and not line.startswith("| ---") and "`" in line:
+            layers.append(re.findall(r"`(\w+\.c)`", line.split("|")[2]))
+    back_part = text.split("## Back-calls", 1)[1].split("\n## ", 1)[0]
+    back = set(re.findall(r"`(\w+\.c)` → `(\w+\.c)`", back_part))
+    return layers, back
+
+
+def cycle(nodes, edges):
+    """A cycle among `edges`, or None."""
+    state = {}
+
+    def visit(node, path):
+        state[node] = 1
+        for nxt in sorted(edges.get(node, {})):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt, path + [nxt])
+                if found:
+                    return found
+        state[node] = 2
+        return None
+
+    for node in nodes:
+        if node not in state:
+            found = visit(node, [node])
+            if found:
+                return found
+    return None
+
+
+def main():
+    sources, edges = graph()
+    if "--graph" in sys.argv:
+        for f in sources:
+            print(f, "->", ", ".join(sorted(edges.get(f, {}))))
+    layers, back = documented()
+    level = {}
+    problems = []
+    for i, files in enumerate(layers):
+        for f in files:
+            if f in level:
+                problems.append(f"{f} is in two layers")
+            level[f] = len(layers) - i  # the top layer has the highest level
+    for f in sources:
+        if f not in level:
+            problems.append(f"{f} is in no layer of docs/architecture.md")
+    for f in level:
+        if f not in sources:
+            problems.append(f"docs/architecture.md names {f}, which does not exist")
+    for a, b in sorted(back):
+        if b not in edges.get(a, {}):
+            problems.append(f"documented back-call {a} → {b} does not happen")
+    forward = {}
+    for a, callees in edges.items():
+        for b, names in callees.items():
+            if (a, b) in back:
+                continue
+            forward.setdefault(a, {})[b] = names
+            if a in level and b in level and level[b] > level[a]:
+                problems.append(f"{a} calls up into {b} ({', '.join(sorted(names))})")
+    loop = cycle(sources, forward)
+    if loop:
+        problems.append("calls form a cycle: " + " → ".join(loop))
+    for p in problems:
+        print("layers:", p)
+    count = sum(len(c) for c in edges.values())
+    print(f"layers: {len(sources)} files, {count} file-to-file calls, {len(back)} documented back-calls: "
+          + ("FAIL" if problems else "ok"))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
