@@ -6,7 +6,8 @@ calls in other files (a call through an inline function of an internal header co
 as a call from the file that uses it, to wherever the inline function calls), and
 checks the layer table of docs/architecture.md ("## Layers"): every file is in one
 layer, every call goes to the same layer or one below it, except the back-calls the
-document lists ("## Back-calls"), and without those the calls form no cycle.
+document lists ("## Back-calls"), and without those the calls form no cycle. Also checks that
+internal.h declares each function under the heading of the file that defines it.
 
 Usage: tests/layers.py [--graph]   (--graph prints every file's callees)
 Exits 1 and says why when the code and the document disagree.
@@ -79,7 +80,29 @@ def graph():
         for name in called:
             if defined[name] != f:
                 edges.setdefault(f, {}).setdefault(defined[name], set()).add(name)
-    return sources, edges
+    return sources, edges, defined
+
+
+PROTOTYPE = re.compile(r"^(?!static|typedef|#|extern)[A-Za-z_][\w \*]*?\b((?:mem|MEM)_\w+)\s*\([^;{]*\);", re.M)
+
+
+def heading_problems(defined):
+    """internal.h groups its prototypes under `/* ---- file.c` headings: each must be
+    defined in a file its heading names."""
+    problems = []
+    text = open(os.path.join(SRC, "internal.h")).read()
+    parts = re.split(r"^/\* ---- ", text, flags=re.M)
+    for part in parts[1:]:
+        title = part.split("\n", 1)[0]
+        files = set(re.findall(r"\b(\w+\.c)\b", title.split(":")[0]))
+        for m in PROTOTYPE.finditer(strip_comments(part)):
+            name = m.group(1)
+            where = defined.get(name)
+            if where is None:
+                problems.append(f"internal.h declares {name}, which no file defines")
+            elif where not in files:
+                problems.append(f"internal.h declares {name} under \"{title[:40]}\", but {where} defines it")
+    return problems
 
 
 def documented():
@@ -120,7 +143,7 @@ def cycle(nodes, edges):
 
 
 def main():
-    sources, edges = graph()
+    sources, edges, defined = graph()
     if "--graph" in sys.argv:
         for f in sources:
             print(f, "->", ", ".join(sorted(edges.get(f, {}))))
@@ -149,6 +172,7 @@ def main():
             forward.setdefault(a, {})[b] = names
             if a in level and b in level and level[b] > level[a]:
                 problems.append(f"{a} calls up into {b} ({', '.join(sorted(names))})")
+    problems += heading_problems(defined)
     loop = cycle(sources, forward)
     if loop:
         problems.append("calls form a cycle: " + " → ".join(loop))

@@ -539,7 +539,7 @@ void mem__arena_rewind(MemoryArena* arena, size_t keep_bytes);
 void mem__arena_free(MemoryArena* arena);
 void mem__request_arenas_release_all(mem__thread_state* ts);
 
-/* ---- pool.c */
+/* ---- a pool's state, inline: every call on a pool or handle checks it with these */
 /* The pool's state if `pool` is valid; else NULL with MEM_ERR_NULL_ARGUMENT or
  * MEM_ERR_INVALID_POOL. */
 static inline struct mem__pool_state* mem__pool_state_of(MemoryPool* pool) {
