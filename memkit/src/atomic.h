@@ -25,6 +25,9 @@ static inline uint64_t mem__now_ns(void) {
 #if MEM_THREAD_SAFE
 #include <pthread.h>
 
+/* A variable each thread has its own of. */
+#define mem__thread_local _Thread_local
+
 #define mem__atomic_load_relaxed(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 #define mem__atomic_load_acquire(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define mem__atomic_load_seq_cst(p) __atomic_load_n((p), __ATOMIC_SEQ_CST)
@@ -104,6 +107,8 @@ static inline void mem__mutex_lock_spinning(mem__mutex* m) {
 }
 
 #else /* !MEM_THREAD_SAFE */
+
+#define mem__thread_local /* one thread: an ordinary static */
 
 #define mem__atomic_load_relaxed(p) (*(p))
 #define mem__atomic_load_acquire(p) (*(p))

@@ -4,11 +4,7 @@
  */
 #include "internal.h"
 
-#if MEM_THREAD_SAFE
-static _Thread_local MemError last_error = MEM_OK;
-#else
-static MemError last_error = MEM_OK;
-#endif
+static mem__thread_local MemError last_error = MEM_OK;
 
 static const char* const error_messages[MEM_ERROR_COUNT] = {
 #define MEM__ERROR_MESSAGE(name, message) message,

@@ -15,7 +15,7 @@
  */
 #include "internal.h"
 
-#if MEM_THREAD_SAFE
+#if MEM_THREAD_SAFE /* the single-threaded build holds nothing across fork: single_thread.c */
 
 static void lock_all(void) {
     struct mem__pool_state* st = mem__atomic_load_acquire(&mem__default_pool.state);
@@ -65,9 +65,5 @@ void mem__fork_handlers_install(void) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, install_once);
 }
-
-#else /* !MEM_THREAD_SAFE: one thread, nothing held across fork */
-
-void mem__fork_handlers_install(void) {}
 
 #endif

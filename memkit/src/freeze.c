@@ -41,7 +41,7 @@
  */
 #include "internal.h"
 
-#if MEM_THREAD_SAFE
+#if MEM_THREAD_SAFE /* the single-threaded build freezes nothing: single_thread.c */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -246,36 +246,5 @@ void mem__owner_wait(mem__cache* cache) {
     }
     mem__atomic_store_relaxed(&cache->owner_waiting, 0u);
 }
-
-#else /* !MEM_THREAD_SAFE: one thread, nothing to freeze */
-
-bool mem__owner_fence_needed = false;
-
-void mem__freeze_setup(void) {}
-const char* mem__snapshot_barrier_name(void) { return "none (single-threaded build)"; }
-void mem__freeze(mem__cache* cache) { (void)cache; }
-bool mem__thaw(mem__cache* cache) {
-    (void)cache;
-    return false;
-}
-void mem__freeze_all(struct mem__pool_state* st) { (void)st; }
-bool mem__thaw_all(struct mem__pool_state* st) {
-    (void)st;
-    return false;
-}
-void mem__snapshot_freeze(struct mem__pool_state* st, mem__cache* cache) {
-    (void)st;
-    (void)cache;
-}
-void mem__snapshot_thaw(struct mem__pool_state* st, mem__cache* cache) {
-    (void)st;
-    (void)cache;
-}
-void mem__snapshot_freeze_all(struct mem__pool_state* st) { mem__pool_lock(st); }
-void mem__snapshot_thaw_all(struct mem__pool_state* st) { mem__pool_unlock(st); }
-void mem__sections_fence(void) {}
-void mem__wait_quiescent(mem__thread_state* ts) { (void)ts; }
-void mem__owner_wait(mem__cache* cache) { (void)cache; }
-void mem__thaw_for_adoption(mem__thread_state* ts) { ts->retired = 0; }
 
 #endif

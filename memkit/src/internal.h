@@ -246,13 +246,16 @@ static inline void mem__owner_leave(mem__thread_state* ts, mem__section section)
     mem__atomic_store_release(&ts->seq, section + 1);
 }
 
-/* ---- thread_state.c */
-#if MEM_THREAD_SAFE
-extern _Thread_local mem__thread_state* mem__current_state;
-#else
-extern mem__thread_state* mem__current_state;
-#endif
+/* ---- thread_state.c (the single-threaded build's one state: single_thread.c) */
+extern mem__thread_local mem__thread_state* mem__current_state;
+/* The calling thread's state, made or adopted and installed as mem__current_state
+ * with its exit handled; NULL when out of memory (the OOM handler was told). */
 mem__thread_state* mem__thread_state_create(void);
+/* Adopts an abandoned state or makes one; NULL when neither is possible. */
+mem__thread_state* mem__thread_state_acquire(void);
+/* Gives back what `ts` keeps that others can use and leaves it for adoption; its
+ * thread runs no more sections of it. */
+void mem__thread_state_retire(mem__thread_state* ts);
 /* The lock over making and adopting states, held across fork (fork.c). */
 void mem__thread_states_lock(void);
 void mem__thread_states_unlock(void);
@@ -518,7 +521,15 @@ static inline void mem__handle_set_flags(MemoryPointer* ptr, uint16_t set, uint1
 /* A handle-sized object carrying a dropped reference to `c` (COW on another thread). */
 MemoryPointer* mem__carrier_new(MemoryContainer* c);
 
-/* ---- rcu.c */
+/* ---- rcu.c (the single-threaded build's versions: single_thread.c) */
+/* A record that delays a reference's drop past a grace period. */
+typedef struct mem__rcu_record mem__rcu_record;
+/* A record from the system allocator (mem__sys_free one unused); NULL with
+ * MEM_ERR_OUT_OF_MEMORY. */
+mem__rcu_record* mem__rcu_record_new(void);
+/* Drops `c`'s reference (counted by its owner when `local`) once every read-side
+ * section running now has ended; takes `record`. */
+void mem__rcu_defer(mem__rcu_record* record, struct mem__pool_state* st, MemoryContainer* c, bool local);
 /* An RCU read-side section (nests); no-ops in the single-threaded build. */
 void mem__rcu_read_enter(void);
 void mem__rcu_read_leave(void);

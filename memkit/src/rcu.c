@@ -5,7 +5,7 @@
  * a fresh container, publishes it with a release store, and the replaced container's
  * reference is dropped after a grace period by call_rcu. Nothing here ever waits for a
  * grace period from inside the caller's own read-side section. With MEM_THREAD_SAFE=0
- * there are no concurrent readers and the same calls act at once.
+ * there are no concurrent readers and the same calls act at once (single_thread.c).
  *
  * Containers made for publication are counted in `shared` only (merged from birth),
  * so a release after the grace period, on liburcu's callback thread, needs no owner
@@ -14,7 +14,7 @@
  */
 #include "hot.h"
 
-#if MEM_THREAD_SAFE
+#if MEM_THREAD_SAFE /* the single-threaded build's versions: single_thread.c */
 #include <urcu-bp.h>
 
 /* ThreadSanitizer does not see liburcu's grace periods; these annotations state the
@@ -41,16 +41,16 @@ static char grace_period_token, barrier_token;
 #define tsan_barrier_passed() ((void)0)
 #endif
 
-typedef struct deferred_release {
+struct mem__rcu_record {
     mem__carried_ref carried; /* first: it may travel on the owner's remote list */
     struct rcu_head head;
     bool local; /* the dropped reference is counted by the container's owner */
-} deferred_release;
+};
 
 static void release_after_grace_period(struct rcu_head* head) {
-    deferred_release* deferred = caa_container_of(head, deferred_release, head);
+    mem__rcu_record* deferred = caa_container_of(head, mem__rcu_record, head);
     tsan_grace_period_over();
-    /* Acquire: pairs with the release in defer(); the request crossed threads inside
+    /* Acquire: pairs with the release in mem__rcu_defer(); the request crossed threads inside
      * liburcu's queue, which sanitizers cannot see. */
     MemoryContainer* c = __atomic_load_n(&deferred->carried.container, __ATOMIC_ACQUIRE);
     if (deferred->local) {
@@ -64,31 +64,37 @@ static void release_after_grace_period(struct rcu_head* head) {
     tsan_callback_done();
 }
 
-static void defer(deferred_release* deferred, struct mem__pool_state* st, MemoryContainer* c, bool local) {
+void mem__rcu_defer(mem__rcu_record* deferred, struct mem__pool_state* st, MemoryContainer* c, bool local) {
     mem__atomic_store_relaxed(&st->rcu_used, true);
     deferred->local = local;
     __atomic_store_n(&deferred->carried.container, c, __ATOMIC_RELEASE);
     call_rcu(&deferred->head, release_after_grace_period);
 }
 
-static deferred_release* new_record(void) { return mem__sys_alloc(sizeof(deferred_release)); }
+mem__rcu_record* mem__rcu_record_new(void) {
+    mem__rcu_record* record = mem__sys_alloc(sizeof(mem__rcu_record));
+    if (record == NULL) {
+        mem__out_of_memory(sizeof(mem__rcu_record));
+    }
+    return record;
+}
 
 bool mem__rcu_in_read_section(void) { return rcu_read_ongoing() != 0; }
 
 bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st, MemoryContainer* c) {
     (void)ptr; /* a published pointer's reference is counted in `shared` */
-    deferred_release* deferred = new_record();
+    mem__rcu_record* deferred = mem__sys_alloc(sizeof(mem__rcu_record));
     if (deferred != NULL) {
-        defer(deferred, st, c, false);
+        mem__rcu_defer(deferred, st, c, false);
         return true;
     }
     if (mem__rcu_in_read_section()) {
         /* Waiting for readers here would wait for the caller itself. */
-        mem__out_of_memory(sizeof(deferred_release));
+        mem__out_of_memory(sizeof(mem__rcu_record));
         return false;
     }
     /* No memory to defer: tell the handler, then wait for the readers here. */
-    mem__out_of_memory_absorbed(sizeof(deferred_release));
+    mem__out_of_memory_absorbed(sizeof(mem__rcu_record));
     synchronize_rcu();
     tsan_grace_period_over();
     mem__ref_drop_shared(c);
@@ -111,40 +117,6 @@ void mem__rcu_read_leave(void) {
     tsan_reader_done();
     rcu_read_unlock();
 }
-
-#else /* !MEM_THREAD_SAFE */
-
-typedef struct deferred_release {
-    MemoryContainer* container;
-    bool local;
-} deferred_release;
-
-static void defer(deferred_release* deferred, struct mem__pool_state* st, MemoryContainer* c, bool local) {
-    (void)st; /* no grace period here, so no pool to mark as using RCU */
-    mem__sys_free(deferred);
-    if (local) {
-        mem__ref_drop_local(c);
-    } else {
-        mem__ref_drop_shared(c);
-    }
-}
-
-static deferred_release* new_record(void) { return mem__sys_alloc(sizeof(deferred_release)); }
-
-bool mem__rcu_in_read_section(void) { return false; }
-
-bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st, MemoryContainer* c) {
-    (void)ptr;
-    (void)st;
-    mem__ref_drop_shared(c);
-    return true;
-}
-
-bool mem__rcu_wait_for_releases(void) { return true; }
-
-void mem__rcu_read_enter(void) {}
-
-void mem__rcu_read_leave(void) {}
 
 #endif
 
@@ -181,9 +153,8 @@ bool mem_pointer_publish(MemoryPointer* ptr, const void* data, size_t size, Memo
     uint16_t flags = mem__atomic_load_relaxed(&ptr->flags);
     /* Everything that can fail comes first: a failed publish changes nothing, and no
      * release ever needs to wait for readers. */
-    deferred_release* deferred = NULL;
-    if (old != NULL && (deferred = new_record()) == NULL) {
-        mem__out_of_memory(sizeof(deferred_release));
+    mem__rcu_record* deferred = NULL;
+    if (old != NULL && (deferred = mem__rcu_record_new()) == NULL) {
         return false;
     }
     bool local;
@@ -206,7 +177,7 @@ bool mem_pointer_publish(MemoryPointer* ptr, const void* data, size_t size, Memo
     /* Release: readers that load the new container see its bytes. */
     mem__atomic_store_release(&ptr->container, fresh);
     if (old != NULL) {
-        defer(deferred, st, old, (flags & MEM__POINTER_LOCAL_REF) != 0);
+        mem__rcu_defer(deferred, st, old, (flags & MEM__POINTER_LOCAL_REF) != 0);
     }
     return true;
 }

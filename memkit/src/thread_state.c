@@ -8,7 +8,8 @@
  * it waits for adoption, the dropping thread collects for it: remote.c), and the
  * number of states stays at the most threads that ran at once.
  *
- * With MEM_THREAD_SAFE=0 there is one static state.
+ * The single-threaded build (MEM_THREAD_SAFE=0) has one state, made on first use and
+ * retired at process exit (single_thread.c).
  */
 #include "hot.h"
 
@@ -82,8 +83,7 @@ static mem__thread_state* make_state_locked(void) {
     return ts;
 }
 
-/* Adopts an abandoned state or makes one; NULL when neither is possible. */
-static mem__thread_state* acquire_state(void) {
+mem__thread_state* mem__thread_state_acquire(void) {
     mem__mutex_lock(&states_mutex);
     mem__thread_state* ts = abandoned;
     if (ts != NULL) {
@@ -135,7 +135,7 @@ static void return_cache_surplus(mem__thread_state* ts) {
     }
 }
 
-static void retire(mem__thread_state* ts) {
+void mem__thread_state_retire(mem__thread_state* ts) {
     return_cache_surplus(ts);
     /* Seq-cst: pairs with the load in mem__remote_push. From here on a thread that
      * hands something back to this state collects it itself; what arrived before is
@@ -147,15 +147,17 @@ static void retire(mem__thread_state* ts) {
     abandon_state(ts);
 }
 
-#if MEM_THREAD_SAFE
+mem__thread_local mem__thread_state* mem__current_state = NULL;
 
-_Thread_local mem__thread_state* mem__current_state = NULL;
+/* A thread's exit through its key's destructor (the single-threaded build has one
+ * state, in single_thread.c). */
+#if MEM_THREAD_SAFE
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t state_key;
 static bool key_ready = false;
 
 static void release_at_thread_exit(void* state) {
-    retire(state);
+    mem__thread_state_retire(state);
     mem__current_state = NULL;
 }
 
@@ -164,7 +166,7 @@ static void create_key(void) { key_ready = pthread_key_create(&state_key, releas
 mem__thread_state* mem__thread_state_create(void) {
     pthread_once(&key_once, create_key);
     mem__freeze_setup();
-    mem__thread_state* ts = acquire_state();
+    mem__thread_state* ts = mem__thread_state_acquire();
     if (ts == NULL) {
         mem__out_of_memory_absorbed(sizeof *ts);
         return NULL;
@@ -187,28 +189,6 @@ __attribute__((destructor)) static void release_main_thread_state(void) {
             pthread_setspecific(state_key, NULL);
         }
         release_at_thread_exit(ts);
-    }
-}
-
-#else /* !MEM_THREAD_SAFE */
-
-mem__thread_state* mem__current_state = NULL;
-
-mem__thread_state* mem__thread_state_create(void) {
-    mem__thread_state* ts = acquire_state();
-    if (ts == NULL) {
-        mem__out_of_memory_absorbed(sizeof *ts);
-        return NULL;
-    }
-    mem__current_state = ts;
-    return ts;
-}
-
-__attribute__((destructor)) static void release_process_state(void) {
-    mem__thread_state* ts = mem__current_state;
-    if (ts != NULL) {
-        retire(ts);
-        mem__current_state = NULL;
     }
 }
 
