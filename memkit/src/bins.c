@@ -12,6 +12,14 @@ static void bitmap_clear(mem__page_bins* bins, unsigned cls) {
     bins->bitmap[cls / 64] &= ~(UINT64_C(1) << (cls % 64));
 }
 
+#if MEM__DEBUG
+/* The bitmap's invariant: a class's bit is set exactly when its list is not empty. */
+static bool bitmap_agrees(const mem__page_bins* bins, unsigned cls) {
+    bool set = (bins->bitmap[cls / 64] >> (cls % 64)) & 1u;
+    return set == (bins->head[cls] != NULL);
+}
+#endif
+
 void mem__bins_push(mem__page_bins* bins, mem__page* page) {
     unsigned cls = page->size_class;
     page->prev = NULL;
@@ -23,6 +31,7 @@ void mem__bins_push(mem__page_bins* bins, mem__page* page) {
     bitmap_set(bins, cls);
     bins->count++;
     bins->bytes += page->capacity;
+    mem__assert(bitmap_agrees(bins, cls));
 }
 
 void mem__bins_remove(mem__page_bins* bins, mem__page* page) {
@@ -41,6 +50,7 @@ void mem__bins_remove(mem__page_bins* bins, mem__page* page) {
     page->next = page->prev = NULL;
     bins->count--;
     bins->bytes -= page->capacity;
+    mem__assert(bitmap_agrees(bins, cls));
 }
 
 /* First set bit at or above `from` and at most `last`, or -1. */

@@ -71,6 +71,9 @@ static inline bool mem__cache_over_limits(const mem__cache* cache) {
 static inline MemoryContainer* mem__free_pop(mem__page* page) {
     MemoryContainer* c = page->free;
     if (c != NULL) {
+        /* A block on a free list is free and counts no reference. */
+        mem__assert(c->state == MEM__STATE_FREE && mem__atomic_load_relaxed(&c->refcount) == 0 &&
+                    mem__atomic_load_relaxed(&c->shared) == 0);
         page->free = (MemoryContainer*)(uintptr_t)c->serial;
 #if MEM__TRACKING
         if (page->free == NULL) {
@@ -185,6 +188,7 @@ static mem__always_inline void mem__cache_revive(mem__cache* cache, mem__page* p
     }
     mem__atomic_store_relaxed(&c->state, (uint8_t)(birth == MEM__BIRTH_BLOCK ? MEM__STATE_BLOCK : MEM__STATE_LIVE));
     mem__track_allow(c->data, size); /* zero: carved zeroed, or wiped when released */
+    mem__assert(mem__reads_zero(c->data, size));
 }
 
 /* Gives a released, wiped block back to its page's free list. True when the page must

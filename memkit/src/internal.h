@@ -85,6 +85,19 @@ static inline void* mem__wipe(void* block, size_t size) {
     return wiped;
 }
 
+/* For debug assertions: true when the first and the last (up to) 64 of `size` bytes
+ * read zero, as a wiped block's do. */
+static inline bool mem__reads_zero(const void* block, size_t size) {
+    const unsigned char* bytes = block;
+    size_t sample = size < 64 ? size : 64;
+    for (size_t i = 0; i < sample; i++) {
+        if (bytes[i] != 0 || bytes[size - 1 - i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* mem__wipe for bytes the caller wrote a moment ago (a request arena's chunk at its
  * release), which are still in the first-level cache: wiped in pieces of 2 KiB up to
  * 32 KiB. glibc's memset uses `rep stosb` above 2 KiB, which on the AMD EPYC these

@@ -50,8 +50,11 @@ bool mem__ref_add(MemoryContainer* c, bool* local) {
     return added;
 }
 
+/* A reference dropped that nobody counted: reported (and the count left at zero);
+ * the debug build stops there. */
 static void underflow(const MemoryContainer* c) {
     mem__log(MEM_LOG_ERROR, "container %016llx released below refcount 0", (unsigned long long)mem__container_id(c));
+    mem__assert(!"a container's references dropped below zero");
 }
 
 void mem__ref_drop_shared(MemoryContainer* c) {
