@@ -59,16 +59,18 @@ MEM_API bool mem_arena_reset(MemoryArena* arena);
 MEM_API bool mem_arena_destroy(MemoryArena* arena);
 
 /* Bytes handed out since creation or the last reset, alignment padding included
- * (each block takes its size rounded up to a multiple of 16). */
+ * (each block takes its size rounded up to a multiple of 16); 0 with
+ * MEM_ERR_NULL_ARGUMENT or MEM_ERR_INVALID_ARENA. */
 MEM_API size_t mem_arena_used(const MemoryArena* arena);
 
-/* Bytes of all chunks the arena holds. */
+/* Bytes of all chunks the arena holds; 0 with the errors of mem_arena_used. */
 MEM_API size_t mem_arena_capacity(const MemoryArena* arena);
 
 /* The calling thread's next cached request arena (created on first use; nested or
  * concurrent requests each get their own). Use it for one request's temporary
  * allocations and give it back with mem_request_arena_release. Steady state: no
- * system allocation, no lock. NULL with MEM_ERR_OUT_OF_MEMORY. */
+ * system allocation, no lock. Arenas a thread still holds when it exits are freed
+ * then. NULL with MEM_ERR_OUT_OF_MEMORY. */
 MEM_API MEM_ATTR_NODISCARD MemoryArena* mem_request_arena_acquire(void);
 
 /* Gives a request arena back: wipes what was used, keeps its chunks for the next

@@ -46,14 +46,17 @@ MEM_API MEM_ATTR_NODISCARD MEM_ATTR_MALLOC MEM_ATTR_ALLOC_SIZE(2) void* mem_pool
                                                                                        size_t size);
 
 /* `count` * `size` zeroed bytes from `pool`; the product is overflow-checked (NULL,
- * ENOMEM, MEM_ERR_SIZE_OVERFLOW). Other errors as mem_pool_malloc. */
+ * ENOMEM, MEM_ERR_SIZE_OVERFLOW). Other errors as mem_pool_malloc. Costs what
+ * mem_pool_malloc costs: every block is zero when handed out. */
 MEM_API MEM_ATTR_NODISCARD MEM_ATTR_MALLOC MEM_ATTR_ALLOC_SIZE2(2, 3) void* mem_pool_calloc(MemoryPool* pool,
                                                                                            size_t count,
                                                                                            size_t size);
 
 /* `size` bytes from `pool` aligned to `alignment`, a power of two (any, as
- * posix_memalign; at least alignof(max_align_t) is given anyway). Not a power of
- * two: NULL with errno EINVAL and MEM_ERR_BAD_ALIGNMENT. Other errors as
+ * posix_memalign; at least alignof(max_align_t) is given anyway). Up to 32 bytes (or
+ * MEM_ALIGNMENT) a plain block of a fitting class; beyond, a larger block whose
+ * aligned part follows a 32-byte header of its own. Not a power of two: NULL with
+ * errno EINVAL and MEM_ERR_BAD_ALIGNMENT. Other errors as
  * mem_pool_malloc. Free with mem_free. */
 MEM_API MEM_ATTR_NODISCARD MEM_ATTR_MALLOC MEM_ATTR_ALLOC_SIZE(3) void* mem_pool_aligned_alloc(MemoryPool* pool,
                                                                                               size_t alignment,
@@ -61,7 +64,8 @@ MEM_API MEM_ATTR_NODISCARD MEM_ATTR_MALLOC MEM_ATTR_ALLOC_SIZE(3) void* mem_pool
 
 /* Resizes `block` (a block of any pool, or NULL) to `size` bytes, keeping its
  * contents up to the smaller size; a new block comes from `pool`. In place when the
- * block already has room, else a new block, the bytes copied and the old block freed
+ * block already has room and is not twice too big (in builds tracked for
+ * AddressSanitizer or valgrind: only for the same size), else a new block, the bytes copied and the old block freed
  * (wiped). NULL `block`: as mem_pool_malloc(pool, size). On failure returns NULL and
  * leaves `block` untouched (errors as mem_pool_malloc; MEM_ERR_INVALID_POINTER and
  * errno EINVAL for a pointer that is not a live block). Size 0 frees `block` and

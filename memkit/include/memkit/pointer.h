@@ -81,21 +81,24 @@ MEM_API MEM_ATTR_NODISCARD MemoryPointer* mem_pointer_create(const char* name, s
 
 /* Gives `ptr` a container of `size` bytes from `pool`: a wiped orphan of a fitting
  * size class when there is one (its bytes read zero), else a new block (contents
- * unspecified). Refcount becomes 1. Errors: NULL argument, MEM_ERR_ZERO_SIZE,
+ * unspecified). An orphan serves a request of at least half its capacity. The data is
+ * MEM_ALIGNMENT-aligned. Refcount becomes 1. Errors: NULL argument, MEM_ERR_ZERO_SIZE,
  * MEM_ERR_SIZE_OVERFLOW, MEM_ERR_INVALID_POINTER, MEM_ERR_INVALID_POOL,
  * MEM_ERR_ALREADY_ALLOCATED, MEM_ERR_OUT_OF_MEMORY (OOM handler called). On failure
- * `ptr` is unchanged. Thread-safe. */
+ * `ptr` is unchanged. Any thread; one thread at a time per handle. */
 MEM_API MEM_ATTR_NODISCARD bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool);
 
 /* Drops `ptr`'s reference (the container is wiped and kept as an orphan, or freed,
- * when it was the last) and destroys the handle. `pool` must be the pool it was
+ * when it was the last) and destroys the handle; a published pointer's reference is
+ * dropped after an RCU grace period. `pool` must be the pool it was
  * allocated from (any valid pool, or NULL, for a handle never allocated). A second
  * destroy or a destroy of a handle that is not one is refused with
  * MEM_ERR_INVALID_POINTER; a pool mismatch with MEM_ERR_WRONG_POOL (nothing is
  * destroyed then). Returns true when the handle was destroyed. Thread-safe. */
 MEM_API bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool);
 
-/* A new handle named `name` to `src`'s container; refcount + 1. The caller owns the
+/* A new handle named `name` to `src`'s container; refcount + 1 (refused past
+ * UINT32_MAX / 2). The caller owns the
  * new handle and may use or destroy it on any thread. Errors: NULL argument,
  * MEM_ERR_INVALID_POINTER, MEM_ERR_NOT_ALLOCATED, MEM_ERR_INVALID_POOL (its pool was
  * destroyed), MEM_ERR_REFCOUNT_OVERFLOW, MEM_ERR_OUT_OF_MEMORY. Threading: any thread,
@@ -113,7 +116,7 @@ MEM_API MEM_ATTR_NODISCARD void* mem_pointer_write(MemoryPointer* ptr, MemoryPoo
 
 /* Read-only data of `ptr`; NULL with an error code if it is invalid or unallocated,
  * or its pool was destroyed (MEM_ERR_INVALID_POOL). The accessors below answer the
- * same way. */
+ * same way. A published pointer's data is read inside mem_pointer_read_lock instead. */
 MEM_API const void* mem_pointer_data(const MemoryPointer* ptr);
 
 /* Size in bytes of `ptr`'s container; 0 with an error code if invalid or unallocated. */

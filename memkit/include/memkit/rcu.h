@@ -21,7 +21,8 @@
 extern "C" {
 #endif
 
-/* Enters an RCU read-side section and returns `ptr`'s current data (its size in
+/* Enters an RCU read-side section (liburcu-bp: the thread needs no registration)
+ * and returns `ptr`'s current data (its size in
  * *size when `size` is not NULL). The buffer stays intact until the matching
  * mem_pointer_read_unlock, whatever writers publish meanwhile. Sections nest. Returns
  * NULL (and enters no section) for a NULL, invalid or unallocated pointer, or one whose
@@ -34,14 +35,18 @@ MEM_API void mem_pointer_read_unlock(const MemoryPointer* ptr);
 /* Copies `size` bytes of `data` into a fresh container from `pool` and makes it
  * `ptr`'s container atomically; readers see the old or the new buffer, never a mix.
  * The old container's reference is dropped after a grace period (wiped when it was
- * the last). `ptr` may be unallocated (first publish). One writer per pointer at a
- * time. Errors: NULL argument, MEM_ERR_ZERO_SIZE, MEM_ERR_SIZE_OVERFLOW,
+ * the last). `ptr` may be unallocated (first publish); once published, in-place writes
+ * through mem_pointer_write are refused (MEM_ERR_PUBLISHED). One writer per pointer at
+ * a time. Errors: NULL argument, MEM_ERR_ZERO_SIZE, MEM_ERR_SIZE_OVERFLOW,
  * MEM_ERR_INVALID_POINTER, MEM_ERR_INVALID_POOL, MEM_ERR_WRONG_POOL,
  * MEM_ERR_OUT_OF_MEMORY; `ptr` unchanged then. */
 MEM_API MEM_ATTR_NODISCARD bool mem_pointer_publish(MemoryPointer* ptr, const void* data, size_t size,
                                                    MemoryPool* pool);
 
-/* Waits until every release deferred by mem_pointer_publish has run. */
+/* Waits until every release deferred by mem_pointer_publish (and by destroying a
+ * published pointer) has run. Any thread, outside a read-side section: inside one it
+ * would wait for itself, so it returns at once with MEM_ERR_IN_READ_SECTION and a
+ * warning in the log. */
 MEM_API void mem_rcu_barrier(void);
 
 #ifdef __cplusplus

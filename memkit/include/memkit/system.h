@@ -41,8 +41,10 @@ MEM_API bool mem_set_allocator(const MemAllocator* allocator);
  * It may free memory or log; it must not call back into the library's pools. */
 typedef void (*MemOomHandler)(size_t requested);
 
-/* Installs `handler` (NULL removes it) and returns the previous one. Process-wide;
- * call while no other thread uses the library. */
+/* Installs `handler` (NULL removes it) and returns the previous one; it is called as
+ * MemOomHandler says, normally with no library lock held (a failed shrink of a pool's
+ * registry is the exception). Process-wide; call while no other thread uses the
+ * library. */
 MEM_API MemOomHandler mem_set_oom_handler(MemOomHandler handler);
 
 typedef enum MemLogLevel {
@@ -54,7 +56,9 @@ typedef enum MemLogLevel {
 /* Receives one formatted line (no trailing newline) per event. */
 typedef void (*MemLogSink)(MemLogLevel level, const char* message, void* context);
 
-/* Routes diagnostics to `sink` with `context`. NULL silences them. The default sink
+/* Routes diagnostics to `sink` with `context`: refused misuse at MEM_LOG_WARNING,
+ * failed invariants at MEM_LOG_ERROR, tracing at MEM_LOG_DEBUG in debug builds. NULL
+ * silences them. The default sink
  * writes warnings and errors (and debug lines in DEBUG_MEMORY_MANAGER builds) to
  * stderr. The sink may be called from any thread and must not call the library. */
 MEM_API void mem_set_log_sink(MemLogSink sink, void* context);
