@@ -6,7 +6,9 @@ calls in other files (a call through an inline function of an internal header co
 as a call from the file that uses it, to wherever the inline function calls), and
 checks the layer table of docs/architecture.md ("## Layers"): every file is in one
 layer, every call goes to the same layer or one below it, except the back-calls the
-document lists ("## Back-calls"), and without those the calls form no cycle. The graph is the thread-safe build's: a
+document lists ("## Back-calls"), and without those the calls form no cycle. Also that every field types.h declares
+with mem__atomic(...) (whose name no other field has) is never read or written
+plainly. The graph is the thread-safe build's: a
 file whose code is all under `#if !MEM_THREAD_SAFE` (the single-threaded build's) is
 only required to be named in that section. Also checks that
 internal.h declares each function under the heading of the file that defines it.
@@ -27,7 +29,9 @@ INLINE = re.compile(r"^static (?:inline|mem__always_inline) [\w \*]*?\b(mem__\w+
 
 
 def strip_comments(text):
-    return re.sub(r"/\*.*?\*/", "", re.sub(r"//[^\n]*", "", text), flags=re.S)
+    """`text` without comments, its line numbers kept."""
+    text = re.sub(r"//[^\n]*", "", text)
+    return re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
 
 
 def body_after(text, start):
@@ -116,6 +120,41 @@ def heading_problems(defined):
     return problems
 
 
+FIELD = re.compile(r"^\s+(?:mem__atomic\(([^)]*)\)|[A-Za-z_][\w \*]*?)\s*\**\s*\b(\w+)\s*(?:\[[^\]]*\])?\s*;", re.M)
+
+
+def atomic_field_problems():
+    """Fields of types.h declared with mem__atomic(...) whose names no other field
+    has: every use in memkit/src takes the field's address (for a mem__atomic_*
+    operation or a futex), none reads or writes it plainly."""
+    declared = {}
+    atomic = set()
+    headers = [os.path.join(SRC, "types.h")]
+    public = os.path.join(ROOT, "memkit", "include", "memkit")
+    headers += [os.path.join(public, h) for h in os.listdir(public) if h.endswith(".h")]
+    for header in headers:
+        for m in FIELD.finditer(strip_comments(open(header).read())):
+            declared[m.group(2)] = declared.get(m.group(2), 0) + 1
+            if m.group(1) is not None and header.endswith("types.h"):
+                atomic.add(m.group(2))
+    problems = []
+    checked = sorted(f for f in atomic if declared[f] == 1)
+    for name in sorted(os.listdir(SRC)):
+        if not name.endswith((".c", ".h")):
+            continue
+        text = strip_comments(open(os.path.join(SRC, name)).read())
+        for field in checked:
+            for m in re.finditer(r"(?:->|\.)" + field + r"\b", text):
+                start = text.rfind("&", 0, m.start())
+                between = text[start + 1:m.start()] if start >= 0 else "?"
+                if not re.fullmatch(r"[\w\[\]\->.()]*", between):
+                    line = text.count("\n", 0, m.start()) + 1
+                    problems.append(f"{name}:{line}: the atomic field `{field}` read or written plainly")
+    if not checked:
+        problems.append("types.h declares no field with mem__atomic(...)")
+    return problems, checked
+
+
 def documented():
     """The layers (top first) and back-calls docs/architecture.md states."""
     text = open(DOC).read()
@@ -189,12 +228,16 @@ def main():
             if a in level and b in level and level[b] > level[a]:
                 problems.append(f"{a} calls up into {b} ({', '.join(sorted(names))})")
     problems += heading_problems(defined)
+    atomic_problems, atomic_checked = atomic_field_problems()
+    problems += atomic_problems
     loop = cycle(sources, forward)
     if loop:
         problems.append("calls form a cycle: " + " → ".join(loop))
     for p in problems:
         print("layers:", p)
     count = sum(len(c) for c in edges.values())
+    print(f"layers: {len(atomic_checked)} atomic fields accessed only through their addresses "
+          f"({', '.join(atomic_checked)})")
     print(f"layers: {len(sources)} files, {count} file-to-file calls, {len(back)} documented back-calls: "
           + ("FAIL" if problems else "ok"))
     return 1 if problems else 0

@@ -15,6 +15,14 @@
 
 #include "memkit/config.h"
 
+/* Declares a field of the library's own structs that threads read and write at the
+ * same time: every access goes through the mem__atomic_* operations below (or hands
+ * its address to one, such as a futex), never a plain load or store;
+ * tests/layers.py checks that for every such field whose name no other field has.
+ * The type itself stays plain, as for the public structs: clang's __atomic builtins
+ * refuse _Atomic objects. */
+#define mem__atomic(type) type
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 static inline uint64_t mem__now_ns(void) {
     struct timespec now;

@@ -127,7 +127,7 @@ typedef struct mem__page {
     uint32_t magic;
     uint32_t id;                  /* index in the page table (page.c) */
     struct mem__pool_state* pool;
-    struct mem__cache* cache;     /* the owning cache; atomic (snapshots read it) */
+    mem__atomic(struct mem__cache*) cache; /* the owning cache (snapshots read it) */
     unsigned char* blocks;        /* first block */
     void* raw;                    /* the system allocation */
     size_t bytes;                 /* size of the system allocation */
@@ -190,10 +190,10 @@ typedef struct mem__cache {
     uint64_t next_serial;                     /* serials taken from the pool, a block at a time */
     uint64_t serial_end;
     /* The snapshot protocol (freeze.c). */
-    uint32_t frozen;          /* atomic: a snapshot owns the cache */
-    uint32_t owner_waiting;   /* atomic: the owner waits for a snapshot to finish */
+    mem__atomic(uint32_t) frozen;        /* a snapshot owns the cache */
+    mem__atomic(uint32_t) owner_waiting; /* the owner waits for a snapshot to finish */
     /* Identity. */
-    struct mem__pool_state* pool; /* atomic: NULL while the slot is unused */
+    mem__atomic(struct mem__pool_state*) pool; /* NULL while the slot is unused */
     uint64_t pool_generation;
     struct mem__thread_state* state; /* NULL for a pool's own cache */
     struct mem__cache* next_in_pool;
@@ -201,7 +201,7 @@ typedef struct mem__cache {
      * (remote.c): an atomic list, tagged in its low bits. On a cache line of its own:
      * other threads write it, and the owner's fields must not move with it. */
     MEM__LINE_GAP(gap_before_remote);
-    uintptr_t remote;
+    mem__atomic(uintptr_t) remote;
     MEM__LINE_GAP(gap_after_remote);
 } mem__cache;
 
@@ -224,7 +224,7 @@ struct mem__pool_state {
     size_t orphan_budget;      /* page bytes the stock (own.spare_bytes) may hold */
     uint64_t next_serial;
     uint64_t lock_acquisitions;
-    uint32_t lock_waiters;     /* atomic: threads waiting for `mutex` (paces snapshots) */
+    mem__atomic(uint32_t) lock_waiters; /* threads waiting for `mutex` (paces snapshots) */
     uint64_t cache_exchanges;
     uint64_t orphans_freed;
     mem__cache* caches;        /* thread caches of this pool */
@@ -232,7 +232,7 @@ struct mem__pool_state {
     bool validating;
     uint64_t snapshot_held_since_ns; /* under snapshot_mutex: pacing (freeze.c) */
     uint64_t snapshot_resume_ns;
-    bool rcu_used;             /* atomic: a publish happened, destroy waits for RCU */
+    mem__atomic(bool) rcu_used; /* a publish happened: destroy waits for RCU */
     struct mem__pool_state* live_next; /* the set of live pools (pool.c) */
 };
 
@@ -261,14 +261,15 @@ typedef struct mem__carried_ref {
 
 /* ---- thread states (thread_state.c) */
 typedef struct mem__thread_state {
-    uint64_t seq;       /* atomic: odd while the owner is inside an owner section */
+    mem__atomic(uint64_t) seq; /* odd while the owner is inside an owner section */
     uint16_t index;     /* 1..MEM__MAX_STATES */
     struct mem__cache* last_cache; /* the cache the last call used (a hint) */
     /* Read by every thread that hands something back: apart from the owner's fields. */
     MEM__LINE_GAP(gap_before_abandoned);
-    uint32_t abandoned; /* atomic: its thread exited; waits for a new thread to adopt it */
-    uint32_t retired;   /* atomic: its thread ran its last section and nobody adopted it
-                           yet: its caches freeze without the heavy barrier (freeze.c) */
+    mem__atomic(uint32_t) abandoned; /* its thread exited; waits for a new thread to adopt it */
+    mem__atomic(uint32_t) retired;   /* its thread ran its last section and nobody adopted
+                                        it yet: its caches freeze without the heavy
+                                        barrier (freeze.c) */
     MEM__LINE_GAP(gap_after_abandoned);
     mem__cache caches[MEM_THREAD_CACHE_POOLS];
     mem__object_heap heaps[MEM__HEAP_COUNT];

@@ -268,7 +268,7 @@ static void check_list(validation* v, const mem__cache* cache, const mem__page* 
         if (!page_header_sound(v, page)) {
             return;
         }
-        check(v, page->cache == cache && page->list == list, "page sits on its cache's list", page);
+        check(v, mem__atomic_load_relaxed(&page->cache) == cache && page->list == list, "page sits on its cache's list", page);
         bool has_block = page->free != NULL || page->carved < page->block_count;
         if (list == MEM__LIST_QUEUE) {
             check(v, has_block && page->block_count > 1, "queued page has a block to hand out", page);
@@ -310,8 +310,9 @@ static void check_cache(validation* v, const mem__cache* cache) {
             }
             binned++;
             binned_bytes += page->capacity;
-            check(v, page->cache == cache && page->list == MEM__LIST_LARGE_BIN && page->used == 0 &&
-                         page->size_class == cls,
+            check(v,
+                  mem__atomic_load_relaxed(&page->cache) == cache && page->list == MEM__LIST_LARGE_BIN &&
+                      page->used == 0 && page->size_class == cls,
                   "released large container sits in the bin of its class", page);
             s.spare_bytes += page->bytes;
             add_page(&s, page);
@@ -393,7 +394,7 @@ static const char* state_name(uint8_t state, const mem__page* page, const struct
     case MEM__STATE_BLOCK:
         return "block";
     case MEM__STATE_FREE:
-        return page->cache == &st->own ? "orphan" : "cached";
+        return mem__atomic_load_relaxed(&page->cache) == &st->own ? "orphan" : "cached";
     case MEM__STATE_REMOTE:
         return "remote";
     default:
