@@ -13,7 +13,8 @@ file whose code is all under `#if !MEM_THREAD_SAFE` (the single-threaded build's
 only required to be named in that section. Also checks that
 internal.h declares each function under the heading of the file that defines it.
 
-Usage: tests/layers.py [--graph]   (--graph prints every file's callees)
+Usage: tests/layers.py [--graph] [--write]   (--graph prints every file's callees;
+--write rewrites the who-calls-whom table of docs/architecture.md from the code)
 Exits 1 and says why when the code and the document disagree.
 """
 import os
@@ -192,6 +193,36 @@ def cycle(nodes, edges):
     return None
 
 
+GRAPH_BEGIN = "<!-- who calls whom: written by tests/layers.py --write -->"
+GRAPH_END = "<!-- end of who calls whom -->"
+
+
+def graph_markdown(sources, edges):
+    lines = [GRAPH_BEGIN, "", "| file | calls functions of |", "| --- | --- |"]
+    for f in sources:
+        callees = ", ".join(f"`{c}`" for c in sorted(edges.get(f, {}))) or "nothing else"
+        if single_threaded_only(strip_comments(open(os.path.join(SRC, f)).read())):
+            callees = "(compiled in the single-threaded build only)"
+        lines.append(f"| `{f}` | {callees} |")
+    return "\n".join(lines + ["", GRAPH_END])
+
+
+def graph_problems(sources, edges, write):
+    """docs/architecture.md's who-calls-whom table must be the code's (rewritten
+    with --write)."""
+    text = open(DOC).read()
+    if GRAPH_BEGIN not in text or GRAPH_END not in text:
+        return ["docs/architecture.md has no who-calls-whom table (its marker lines)"]
+    wanted = text.split(GRAPH_BEGIN)[0] + graph_markdown(sources, edges) + text.split(GRAPH_END)[1]
+    if wanted == text:
+        return []
+    if write:
+        open(DOC, "w").write(wanted)
+        print("layers: wrote the who-calls-whom table of docs/architecture.md")
+        return []
+    return ["docs/architecture.md's who-calls-whom table is not the code's: run tests/layers.py --write"]
+
+
 def main():
     sources, edges, defined = graph()
     if "--graph" in sys.argv:
@@ -227,6 +258,7 @@ def main():
             forward.setdefault(a, {})[b] = names
             if a in level and b in level and level[b] > level[a]:
                 problems.append(f"{a} calls up into {b} ({', '.join(sorted(names))})")
+    problems += graph_problems(sources, edges, "--write" in sys.argv)
     problems += heading_problems(defined)
     atomic_problems, atomic_checked = atomic_field_problems()
     problems += atomic_problems
