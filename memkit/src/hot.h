@@ -475,13 +475,16 @@ static mem__always_inline void mem__name_copy(char to[MEM_POINTER_NAME_MAX], con
     to[MEM_POINTER_NAME_MAX - 1] = '\0';
 }
 
-/* Makes an object of the handle heap a live, empty handle named `name` (a bounded
- * copy). Fields other threads may read are stored atomically. */
-static mem__always_inline void mem__handle_init(MemoryPointer* handle, const char* name) {
+/* Makes an object of the handle heap a live handle named `name` (a bounded copy),
+ * with no container yet, for `pool` of `generation` (NULL and 0: none yet; a share
+ * gives its source's, so that it sets only the container later). Fields other
+ * threads may read are stored atomically. */
+static mem__always_inline void mem__handle_init(MemoryPointer* handle, const char* name, MemoryPool* pool,
+                                                uint64_t generation) {
     mem__track_allow_undefined(handle, MEM__HANDLE_PUBLIC_BYTES);
     mem__atomic_store_relaxed(&handle->container, (MemoryContainer*)NULL);
-    mem__atomic_store_relaxed(&handle->pool, (MemoryPool*)NULL);
-    mem__atomic_store_relaxed(&handle->generation, (uint64_t)0);
+    mem__atomic_store_relaxed(&handle->pool, pool);
+    mem__atomic_store_relaxed(&handle->generation, generation);
     mem__atomic_store_relaxed(&handle->flags, (uint16_t)0);
     mem__name_copy(handle->name, name);
     /* Release: a leak report that sees the magic sees the name and fields too. */
@@ -489,16 +492,22 @@ static mem__always_inline void mem__handle_init(MemoryPointer* handle, const cha
     mem__track_block_created(handle, sizeof *handle);
 }
 
-/* A live handle named `name`: from the calling thread's heap inline, else out of line. */
-static mem__always_inline MemoryPointer* mem__handle_new(const char* name) {
-    mem__thread_state* ts = mem__this_thread();
+/* A live handle as mem__handle_init makes it: from the heap of `ts`, the calling
+ * thread's state (or NULL), inline; else out of line. */
+static mem__always_inline MemoryPointer* mem__handle_new_on(mem__thread_state* ts, const char* name, MemoryPool* pool,
+                                                           uint64_t generation) {
     MemoryPointer* handle = ts != NULL ? mem__object_pop(&mem__handle_kind, &ts->heaps[MEM__HEAP_HANDLES]) : NULL;
     if (mem__unlikely(handle == NULL)) {
-        return mem__handle_alloc(name);
+        return mem__handle_alloc(name, pool, generation);
     }
     mem__object_set_owner(handle, ts->index);
-    mem__handle_init(handle, name);
+    mem__handle_init(handle, name, pool, generation);
     return handle;
+}
+
+/* A live, empty handle named `name` from the calling thread's heap. */
+static mem__always_inline MemoryPointer* mem__handle_new(const char* name) {
+    return mem__handle_new_on(mem__this_thread(), name, NULL, 0);
 }
 
 /* Destroys a handle: public fields NULL, magic DEAD, then quarantined in its owner's

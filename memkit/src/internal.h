@@ -473,7 +473,7 @@ void mem__objects_for_each(mem__object_kind* kind, void (*visit)(void* object, v
 /* ---- handle.c */
 /* A live handle named `name` from the shared heaps or new memory (mem__handle_new in
  * hot.h is the inline fast path); NULL (error set, OOM handler called) on failure. */
-MemoryPointer* mem__handle_alloc(const char* name);
+MemoryPointer* mem__handle_alloc(const char* name, MemoryPool* pool, uint64_t generation);
 /* Destroys a handle (public fields NULL, magic DEAD) and quarantines it. */
 void mem__handle_free(MemoryPointer* handle);
 /* Reports why `ptr` is not a live handle (NULL, destroyed, or not one); NULL. */

@@ -137,11 +137,11 @@ bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
     return true;
 }
 
-/* Adds a reference to `src`'s container for a new handle, safe against a first publish
+/* Adds a reference to `src`'s container for a new handle (`ts`: the calling thread's
+ * state, or NULL), safe against a first publish
  * running on another thread: a share that sees the pointer unpublished runs inside
  * the thread's section, which that publish waits for before replacing the container. */
-static MemoryContainer* share_reference(const MemoryPointer* src, bool* local) {
-    mem__thread_state* ts = mem__this_thread_peek();
+static MemoryContainer* share_reference(mem__thread_state* ts, const MemoryPointer* src, bool* local) {
     MemoryContainer* c = mem__atomic_load_acquire(&src->container);
     bool owner = ts != NULL && c->owner == ts->index;
     mem__cache* cache = owner ? mem__atomic_load_acquire(&mem__page_of(c)->cache) : NULL;
@@ -174,14 +174,16 @@ MemoryPointer* mem_pointer_share(const MemoryPointer* src, const char* name) {
     if (!mem__handle_enter(source, true)) {
         return NULL;
     }
-    MemoryPointer* handle = mem__handle_new(name);
+    mem__thread_state* ts = mem__this_thread();
+    /* The source's pool and generation: a live source's stay as they are while it is
+     * shared (a publish keeps its pool). */
+    MemoryPointer* handle = mem__handle_new_on(ts, name, mem__atomic_load_relaxed(&src->pool),
+                                               mem__atomic_load_relaxed(&src->generation));
     bool local = false;
-    MemoryContainer* c = handle != NULL ? share_reference(src, &local) : NULL;
+    MemoryContainer* c = handle != NULL ? share_reference(ts, src, &local) : NULL;
     if (c != NULL) {
-        MemoryPool* pool = mem__atomic_load_relaxed(&src->pool);
-        mem__handle_set_flags(handle, local ? MEM__POINTER_LOCAL_REF : 0, 0);
-        mem__atomic_store_relaxed(&handle->pool, pool);
-        mem__atomic_store_relaxed(&handle->generation, mem__atomic_load_relaxed(&src->generation));
+        /* A plain store: no other thread knows the new handle yet. */
+        mem__atomic_store_relaxed(&handle->flags, (uint16_t)(local ? MEM__POINTER_LOCAL_REF : 0));
         mem__atomic_store_release(&handle->container, c);
     } else if (handle != NULL) {
         mem__handle_release(handle);
