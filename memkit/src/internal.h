@@ -264,10 +264,12 @@ extern mem__thread_local mem__thread_state* mem__current_state;
 /* The calling thread's state, made or adopted and installed as mem__current_state
  * with its exit handled; NULL when out of memory (the OOM handler was told). */
 mem__thread_state* mem__thread_state_create(void);
-/* Adopts an abandoned state or makes one; NULL when neither is possible. */
+/* Adopts an abandoned state or makes one; NULL when neither is possible (the OOM
+ * handler was told). */
 mem__thread_state* mem__thread_state_acquire(void);
-/* Gives back what `ts` keeps that others can use and leaves it for adoption; its
- * thread runs no more sections of it. */
+/* Gives back what `ts`, the calling thread's state, keeps that others can use and
+ * leaves it for adoption; the thread runs no more sections of it and has no state
+ * any more. */
 void mem__thread_state_retire(mem__thread_state* ts);
 /* The lock over making and adopting states, held across fork (fork.c). */
 void mem__thread_states_lock(void);

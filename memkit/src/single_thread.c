@@ -16,19 +16,13 @@
 
 mem__thread_state* mem__thread_state_create(void) {
     mem__thread_state* ts = mem__thread_state_acquire();
-    if (ts == NULL) {
-        mem__out_of_memory_absorbed(sizeof *ts);
-        return NULL;
-    }
     mem__current_state = ts;
     return ts;
 }
 
 __attribute__((destructor)) static void release_process_state(void) {
-    mem__thread_state* ts = mem__current_state;
-    if (ts != NULL) {
-        mem__thread_state_retire(ts);
-        mem__current_state = NULL;
+    if (mem__current_state != NULL) {
+        mem__thread_state_retire(mem__current_state);
     }
 }
 

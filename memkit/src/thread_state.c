@@ -93,7 +93,9 @@ mem__thread_state* mem__thread_state_acquire(void) {
         ts = make_state_locked();
     }
     mem__mutex_unlock(&states_mutex);
-    if (ts != NULL) {
+    if (ts == NULL) {
+        mem__out_of_memory_absorbed(sizeof *ts);
+    } else {
         /* A freeze of its caches that relied on nobody owning it ends first. */
         mem__thaw_for_adoption(ts);
         /* Seq-cst: pairs with the load in mem__remote_push; a thread that pushes after
@@ -145,6 +147,7 @@ void mem__thread_state_retire(mem__thread_state* ts) {
     mem__request_arenas_release_all(ts);
     mem__object_heaps_retire(ts);
     abandon_state(ts);
+    mem__current_state = NULL;
 }
 
 mem__thread_local mem__thread_state* mem__current_state = NULL;
@@ -156,10 +159,7 @@ static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t state_key;
 static bool key_ready = false;
 
-static void release_at_thread_exit(void* state) {
-    mem__thread_state_retire(state);
-    mem__current_state = NULL;
-}
+static void release_at_thread_exit(void* state) { mem__thread_state_retire(state); }
 
 static void create_key(void) { key_ready = pthread_key_create(&state_key, release_at_thread_exit) == 0; }
 
@@ -168,7 +168,6 @@ mem__thread_state* mem__thread_state_create(void) {
     mem__freeze_setup();
     mem__thread_state* ts = mem__thread_state_acquire();
     if (ts == NULL) {
-        mem__out_of_memory_absorbed(sizeof *ts);
         return NULL;
     }
     if (!key_ready || pthread_setspecific(state_key, ts) != 0) {
@@ -188,7 +187,7 @@ __attribute__((destructor)) static void release_main_thread_state(void) {
         if (key_ready) {
             pthread_setspecific(state_key, NULL);
         }
-        release_at_thread_exit(ts);
+        mem__thread_state_retire(ts);
     }
 }
 
