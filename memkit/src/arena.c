@@ -141,8 +141,9 @@ __attribute__((noinline)) static void* arena_alloc_slow(MemoryArena* arena, size
         chunk = chunk->next;
         arena->current = chunk;
         size_t pad = padding(chunk, alignment);
-        if (pad + rounded(size) <= chunk->capacity - chunk->used) {
-            return bump(chunk, pad, pad + rounded(size), size);
+        size_t needed = pad + rounded(size);
+        if (needed <= chunk->capacity - chunk->used) {
+            return bump(chunk, pad, needed, size);
         }
     }
     size_t capacity = size + alignment; /* cannot overflow: both are bounded */
