@@ -50,6 +50,8 @@ def functions(source):
     for m in re.finditer(r"(/\*(?:(?!\*/).)*\*/)\s*\n(MEM_API[^;]*;)", source, re.S):
         declaration = re.sub(r"\s+", " ", m.group(2))
         declaration = re.sub(r"MEM_API |MEM_ATTR_\w+(\([^)]*\))? ", "", declaration)
+        # A function a header also defines as a macro is declared as `(name)(...)`.
+        declaration = re.sub(r"\((mem_\w+)\)\(", r" \1(", declaration)
         name = re.search(r"\b(mem_\w+)\s*\(", declaration).group(1)
         out.append((name, declaration, comment_text(m.group(1))))
     return out

@@ -5,7 +5,8 @@
 set -euo pipefail
 api_md="$1"; shift
 fail=0
-declared=$(grep -hoE "MEM_API [^;]*\bmem_[a-z_]+\(" "$@" | grep -oE "mem_[a-z_]+\($" | tr -d '(' | sort -u)
+# A function a header also defines as a macro is declared as `(name)(...)`.
+declared=$(grep -hoE "MEM_API [^;]*\bmem_[a-z_]+\)?\(" "$@" | grep -oE "mem_[a-z_]+\)?\($" | tr -d '()' | sort -u)
 documented=$(grep -oE '^### `mem_[a-z_]+`' "$api_md" | grep -oE 'mem_[a-z_]+' | sort -u)
 for f in $declared; do
     grep -qx "$f" <<<"$documented" || { echo "FAIL: $f is not documented in docs/api.md"; fail=1; }

@@ -30,6 +30,40 @@ TEST(Arena, AllocationsAreAlignedAndBumped) {
     EXPECT_TRUE(mem_arena_destroy(arena));
 }
 
+// The header's inline mem_arena_alloc and the library's function hand out blocks from
+// the same window: neither skips nor repeats bytes, and what the inline path cannot
+// serve (a full chunk, a dead arena) the library answers.
+TEST(Arena, InlineAndLibraryAllocationsShareOneWindow) {
+    MemoryArena* arena = mem_arena_create(256);
+    ASSERT_NE(nullptr, arena);
+    char* a = static_cast<char*>(mem_arena_alloc(arena, 20));  // inline (where built so)
+    char* b = static_cast<char*>((mem_arena_alloc)(arena, 1));  // the library's function
+    char* c = static_cast<char*>(mem_arena_alloc(arena, 16));
+    ASSERT_NE(nullptr, a);
+    EXPECT_EQ(a + 32, b);
+    EXPECT_EQ(b + 16, c);
+    EXPECT_EQ(64u, mem_arena_used(arena));
+    char* d = static_cast<char*>(mem_arena_alloc(arena, 192));  // fills the chunk exactly
+    EXPECT_EQ(c + 16, d);
+    EXPECT_EQ(256u, mem_arena_used(arena));
+    char* e = static_cast<char*>(mem_arena_alloc(arena, 16));  // no room: a new chunk
+    char* f = static_cast<char*>(mem_arena_alloc(arena, 16));
+    ASSERT_NE(nullptr, e);
+    EXPECT_EQ(e + 16, f);
+    EXPECT_EQ(256u + 512u, mem_arena_capacity(arena));
+    EXPECT_EQ(288u, mem_arena_used(arena));
+    memset(a, 0xEE, 20);
+    ASSERT_TRUE(mem_arena_reset(arena));
+    EXPECT_EQ(0u, mem_arena_used(arena));
+    EXPECT_EQ(a, mem_arena_alloc(arena, 16));  // the first chunk's start again, wiped
+    EXPECT_EQ(0, a[0]);
+    const MemoryArenaWindow* window = reinterpret_cast<const MemoryArenaWindow*>(arena);
+    ASSERT_TRUE(mem_arena_destroy(arena));
+    EXPECT_EQ(window->next, window->end);  // closed: every call goes to the library
+    EXPECT_EQ(nullptr, mem_arena_alloc(arena, 16));
+    EXPECT_EQ(MEM_ERR_INVALID_ARENA, mem_last_error());
+}
+
 TEST(Arena, AlignedAllocationsHonourTheAlignment) {
     MemoryArena* arena = mem_arena_create(256);
     for (size_t alignment : {1u, 2u, 16u, 64u, 256u, 4096u}) {

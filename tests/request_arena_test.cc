@@ -102,6 +102,25 @@ TEST(RequestArena, ChunksBeyondTheBudgetGoBackToTheSystem) {
     }).join();
 }
 
+// A request arena's window is open while it is acquired and closed once released, so
+// the inline mem_arena_alloc cannot serve a released arena; builds that mark memory
+// for AddressSanitizer or valgrind keep it closed, so each block is opened to them.
+TEST(RequestArena, TheInlineWindowIsOpenOnlyWhileAcquired) {
+#if defined(__SANITIZE_ADDRESS__) || (defined(MEM_VALGRIND) && MEM_VALGRIND)
+    const bool tracking = true;
+#else
+    const bool tracking = false;
+#endif
+    MemoryArena* a = mem_request_arena_acquire();
+    ASSERT_NE(nullptr, a);
+    const MemoryArenaWindow* window = reinterpret_cast<const MemoryArenaWindow*>(a);
+    EXPECT_EQ(tracking, window->next == window->end);
+    ASSERT_NE(nullptr, mem_arena_alloc(a, 100));
+    EXPECT_EQ(tracking, window->next == window->end);
+    ASSERT_TRUE(mem_request_arena_release(a));
+    EXPECT_EQ(window->next, window->end);
+}
+
 TEST(RequestArena, MisuseIsRefused) {
     memkit_test::LogCapture log;
     MemoryArena* a = mem_request_arena_acquire();

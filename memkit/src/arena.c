@@ -4,9 +4,16 @@
  * live in a type-stable object heap so a destroyed arena is recognised. An arena is
  * used by one thread at a time.
  *
+ * The current chunk's free space is the arena's window (its first 16 bytes), from
+ * which the public header's inline mem_arena_alloc takes blocks; the window's start is
+ * the current chunk's `used`. A window is open while the arena is live and closed
+ * (empty) otherwise, so the inline path sends every call on an arena that is not live
+ * here to be answered.
+ *
  * In tracking builds a chunk's free space is marked inaccessible and each allocation
  * opens exactly its bytes, so writing past a block (into free space or alignment
- * padding) or reading after a reset is reported.
+ * padding) or reading after a reset is reported; the window stays empty there so that
+ * every allocation comes here to open its bytes.
  */
 #include "internal.h"
 
@@ -17,6 +24,7 @@ mem__object_kind mem__arena_kind = {.size = (sizeof(MemoryArena) + 63) & ~(size_
 /* The object heap's layout contract (objects.c). */
 _Static_assert(offsetof(MemoryArena, link) == 16, "arena link at byte 16");
 _Static_assert(offsetof(MemoryArena, owner) == 30, "arena owner at bytes 30..31");
+_Static_assert(offsetof(MemoryArena, window) == 0, "the public header's window comes first");
 _Static_assert(offsetof(mem__arena_chunk, data) % 16 == 0, "chunk data 16-byte aligned");
 
 /* A chunk of `capacity` bytes (at most 2 * MEM_MAX_ALLOCATION + 4096: no overflow). */
@@ -49,6 +57,24 @@ static void chunk_free(mem__arena_chunk* chunk) {
     mem__sys_free(chunk);
 }
 
+/* Bytes handed out from the current chunk. */
+static size_t current_used(const MemoryArena* arena) {
+    return (size_t)(arena->window.next - arena->current->data);
+}
+
+void mem__arena_open(MemoryArena* arena) {
+    const mem__arena_chunk* chunk = arena->current;
+    arena->window.end = MEM__TRACKING ? arena->window.next : (unsigned char*)chunk->data + chunk->capacity;
+}
+
+/* Makes `chunk` (a fresh or rewound one: nothing handed out) the current chunk. */
+static void move_to(MemoryArena* arena, mem__arena_chunk* chunk) {
+    arena->current->used = current_used(arena);
+    arena->current = chunk;
+    arena->window.next = chunk->data;
+    mem__arena_open(arena);
+}
+
 MemoryArena* mem__arena_new(size_t first_chunk_size) {
     MemoryArena* arena = mem__object_alloc(&mem__arena_kind);
     if (arena == NULL) {
@@ -61,6 +87,8 @@ MemoryArena* mem__arena_new(size_t first_chunk_size) {
         return NULL;
     }
     arena->current = arena->first;
+    arena->window.next = arena->first->data;
+    mem__arena_open(arena);
     arena->flags = 0;
     arena->total_capacity = first_chunk_size;
     arena->request_owner = NULL;
@@ -101,25 +129,34 @@ MemoryArena* mem_arena_create(size_t size) {
 #define MEM__ARENA_STEP 16u
 _Static_assert(MEM_ARENA_ALIGNMENT % MEM__ARENA_STEP == 0, "arena alignment is a multiple of the step");
 
-/* Padding before a block aligned to `alignment` at the chunk's end: zero unless the
- * alignment exceeds the step (a constant for mem_arena_alloc). */
-static size_t padding(const mem__arena_chunk* chunk, size_t alignment) {
+/* Padding before a block aligned to `alignment` at `at`: zero unless the alignment
+ * exceeds the step (a constant for mem_arena_alloc). */
+static size_t padding(const unsigned char* at, size_t alignment) {
     if (alignment <= MEM__ARENA_STEP) {
         return 0;
     }
-    uintptr_t at = (uintptr_t)(chunk->data + chunk->used);
-    return (size_t)(mem__align_up(at, alignment) - at);
+    return (size_t)(mem__align_up((uintptr_t)at, alignment) - (uintptr_t)at);
 }
 
 /* `size` rounded up to the step (size is bounded by MEM_MAX_ALLOCATION: no overflow). */
 static size_t rounded(size_t size) { return mem__align_up(size, MEM__ARENA_STEP); }
 
-/* Hands out `size` bytes after `pad` bytes of padding, `needed` in all. */
-static void* bump(mem__arena_chunk* chunk, size_t pad, size_t needed, size_t size) {
-    void* result = chunk->data + chunk->used + pad;
-    chunk->used += needed;
+/* Hands out `size` bytes at the window's start after `pad` bytes of padding,
+ * `needed` in all. */
+static void* bump(MemoryArena* arena, size_t pad, size_t needed, size_t size) {
+    unsigned char* result = arena->window.next + pad;
+    arena->window.next += needed;
+    if (MEM__TRACKING) {
+        arena->window.end = arena->window.next;
+    }
     mem__track_allow_undefined(result, size);
     return result;
+}
+
+/* Room for `needed` bytes in the current chunk. */
+static bool room_for(const MemoryArena* arena, size_t needed) {
+    const mem__arena_chunk* chunk = arena->current;
+    return needed <= (size_t)(chunk->data + chunk->capacity - arena->window.next);
 }
 
 /* The current chunk is full: move on to a kept chunk that fits, or chain a new one.
@@ -136,41 +173,39 @@ __attribute__((noinline)) static void* arena_alloc_slow(MemoryArena* arena, size
     }
     /* Valid arguments reach here only when the current chunk is full. Chunks kept by
      * an earlier rewind come next in the chain. */
-    mem__arena_chunk* chunk = arena->current;
-    while (chunk->next != NULL) {
-        chunk = chunk->next;
-        arena->current = chunk;
-        size_t pad = padding(chunk, alignment);
+    while (arena->current->next != NULL) {
+        move_to(arena, arena->current->next);
+        size_t pad = padding(arena->window.next, alignment);
         size_t needed = pad + rounded(size);
-        if (needed <= chunk->capacity - chunk->used) {
-            return bump(chunk, pad, needed, size);
+        if (room_for(arena, needed)) {
+            return bump(arena, pad, needed, size);
         }
     }
+    mem__arena_chunk* last = arena->current;
     size_t capacity = size + alignment; /* cannot overflow: both are bounded */
-    if (capacity < 2 * chunk->capacity && chunk->capacity <= MEM_MAX_ALLOCATION) {
-        capacity = 2 * chunk->capacity;
+    if (capacity < 2 * last->capacity && last->capacity <= MEM_MAX_ALLOCATION) {
+        capacity = 2 * last->capacity;
     }
     mem__arena_chunk* fresh = chunk_new(capacity);
     if (fresh == NULL) {
         return NULL;
     }
-    chunk->next = fresh;
-    arena->current = fresh;
+    last->next = fresh;
     arena->total_capacity += capacity;
-    size_t pad = padding(fresh, alignment);
-    return bump(fresh, pad, pad + rounded(size), size);
+    move_to(arena, fresh);
+    size_t pad = padding(arena->window.next, alignment);
+    return bump(arena, pad, pad + rounded(size), size);
 }
 
 /* The fast path: a live arena (a released request arena has another magic), 0 < size
- * <= MEM_MAX_ALLOCATION (one unsigned compare) and room in the current chunk.
- * Everything else goes to arena_alloc_slow. */
+ * <= MEM_MAX_ALLOCATION (one unsigned compare) and room in the current chunk (not the
+ * window, which tracking builds keep empty). Everything else goes to arena_alloc_slow. */
 static inline void* arena_alloc(MemoryArena* arena, size_t size, size_t alignment) {
     if (mem__likely(arena != NULL && arena->magic == MEM__ARENA_MAGIC && size - 1 < MEM_MAX_ALLOCATION)) {
-        mem__arena_chunk* chunk = arena->current;
-        size_t pad = padding(chunk, alignment);
+        size_t pad = padding(arena->window.next, alignment);
         size_t needed = pad + rounded(size);
-        if (mem__likely(needed <= chunk->capacity - chunk->used)) {
-            return bump(chunk, pad, needed, size);
+        if (mem__likely(room_for(arena, needed))) {
+            return bump(arena, pad, needed, size);
         }
     }
     return arena_alloc_slow(arena, size, alignment);
@@ -178,7 +213,7 @@ static inline void* arena_alloc(MemoryArena* arena, size_t size, size_t alignmen
 
 _Static_assert(_Alignof(max_align_t) <= MEM_ARENA_ALIGNMENT, "arena blocks are suitable for any type");
 
-void* mem_arena_alloc(MemoryArena* arena, size_t size) { return arena_alloc(arena, size, MEM_ARENA_ALIGNMENT); }
+void*(mem_arena_alloc)(MemoryArena* arena, size_t size) { return arena_alloc(arena, size, MEM_ARENA_ALIGNMENT); }
 
 void* mem_arena_alloc_aligned(MemoryArena* arena, size_t size, size_t alignment) {
     if (!mem__is_power_of_two(alignment) || alignment > 4096) {
@@ -212,6 +247,7 @@ char* mem_arena_strdup(MemoryArena* arena, const char* text) {
 }
 
 void mem__arena_rewind(MemoryArena* arena, size_t keep_bytes) {
+    arena->current->used = current_used(arena);
     mem__arena_chunk* first = arena->first;
     size_t kept = first->capacity;
     mem__arena_chunk** link = &first->next;
@@ -228,10 +264,13 @@ void mem__arena_rewind(MemoryArena* arena, size_t keep_bytes) {
         }
     }
     arena->current = first;
+    arena->window.next = arena->window.end = first->data;
     arena->total_capacity = kept;
 }
 
 void mem__arena_free(MemoryArena* arena) {
+    arena->current->used = current_used(arena);
+    arena->window.next = arena->window.end = NULL;
     mem__arena_chunk* chunk = arena->first;
     while (chunk != NULL) {
         mem__arena_chunk* next = chunk->next;
@@ -259,6 +298,7 @@ bool mem_arena_reset(MemoryArena* arena) {
         return false;
     }
     mem__arena_rewind(arena, 0);
+    mem__arena_open(arena);
     return true;
 }
 
@@ -276,7 +316,7 @@ size_t mem_arena_used(const MemoryArena* arena) {
     }
     size_t used = 0;
     for (const mem__arena_chunk* chunk = arena->first; chunk != NULL; chunk = chunk->next) {
-        used += chunk->used;
+        used += chunk == arena->current ? current_used(arena) : chunk->used;
     }
     return used;
 }

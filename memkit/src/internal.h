@@ -558,8 +558,11 @@ bool mem__rcu_in_read_section(void);
 /* ---- arena.c, request_arena.c */
 MemoryArena* mem__arena_check(const MemoryArena* arena);
 MemoryArena* mem__arena_new(size_t first_chunk_size);
+/* Opens a live arena's window on its current chunk's free space (the inline path's). */
+void mem__arena_open(MemoryArena* arena);
 /* Wipes what was used; keeps chunks while their total stays within `keep_bytes` (the
- * first chunk always), frees the rest. */
+ * first chunk always), frees the rest. Leaves the window closed at the first chunk's
+ * start: mem__arena_open it when the arena is live again. */
 void mem__arena_rewind(MemoryArena* arena, size_t keep_bytes);
 /* Wipes and frees every chunk and the header. */
 void mem__arena_free(MemoryArena* arena);

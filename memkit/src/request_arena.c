@@ -29,6 +29,7 @@ MemoryArena* mem_request_arena_acquire(void) {
     }
     arena->link = 0;
     arena->magic = MEM__ARENA_MAGIC;
+    mem__arena_open(arena);
     return arena;
 }
 

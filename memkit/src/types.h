@@ -301,19 +301,20 @@ enum {
 typedef struct mem__arena_chunk {
     struct mem__arena_chunk* next;
     size_t capacity;
-    size_t used;
+    size_t used; /* not kept for the arena's current chunk: its window says */
     _Alignas(16) unsigned char data[];
 } mem__arena_chunk;
 
 /* The first fields match MemoryPointer's private layout (the object heap's contract):
  * two pointers, the link, the magic, flags and the owner. */
 struct MemoryArena {
-    mem__arena_chunk* first;
-    mem__arena_chunk* current;
-    uint64_t link;  /* object heap link; request arenas: the owner's spare stack */
+    MemoryArenaWindow window; /* the current chunk's free space (the public header's) */
+    uint64_t link;            /* object heap link; request arenas: the owner's spare stack */
     uint32_t magic;
     uint16_t flags;
     uint16_t owner; /* the thread state whose object heap holds it */
+    mem__arena_chunk* first;
+    mem__arena_chunk* current; /* its `used` is the window's; every other chunk's is its own */
     size_t total_capacity;
     mem__thread_state* request_owner; /* request arenas: the acquiring thread's state */
     struct MemoryArena* next_owned;   /* request arenas: the owner's list of all */

@@ -17,8 +17,18 @@
 extern "C" {
 #endif
 
-/* Opaque. */
+/* Opaque but for its first 16 bytes, a MemoryArenaWindow (see mem_arena_alloc). */
 typedef struct MemoryArena MemoryArena;
+
+/* The first bytes of every MemoryArena: the free space of its current chunk, from
+ * which mem_arena_alloc's inline path hands out blocks. Private: only the library
+ * sets it. Empty (next == end) while the arena is not live, and always empty in
+ * builds of the library that mark memory for AddressSanitizer or valgrind, so that
+ * every allocation there goes through the library. */
+typedef struct MemoryArenaWindow {
+    unsigned char* next;
+    unsigned char* end;
+} MemoryArenaWindow;
 
 /* Alignment of mem_arena_alloc's blocks: suitable for any type (alignof(max_align_t),
  * 16 bytes on x86-64 and AArch64), or MEM_ALIGNMENT when that is larger. */
@@ -32,8 +42,13 @@ MEM_API MEM_ATTR_NODISCARD MemoryArena* mem_arena_create(size_t size);
 /* `size` bytes aligned for any type (MEM_ARENA_ALIGNMENT), valid until the arena is
  * reset or destroyed.
  * No per-allocation header. NULL with MEM_ERR_NULL_ARGUMENT, MEM_ERR_INVALID_ARENA,
- * MEM_ERR_ZERO_SIZE, MEM_ERR_SIZE_OVERFLOW or MEM_ERR_OUT_OF_MEMORY. */
-MEM_API MEM_ATTR_NODISCARD MEM_ATTR_ALLOC_SIZE(2) void* mem_arena_alloc(MemoryArena* arena, size_t size);
+ * MEM_ERR_ZERO_SIZE, MEM_ERR_SIZE_OVERFLOW or MEM_ERR_OUT_OF_MEMORY.
+ * Calls written `mem_arena_alloc(arena, size)` run inline in the caller when the
+ * arena's current chunk has room (a compare and an add on its MemoryArenaWindow)
+ * and call the library for everything else, errors included; `(mem_arena_alloc)(...)`
+ * and the function's address always reach the library. Define MEM_ARENA_NO_INLINE
+ * before including memkit.h to turn the inline path off. */
+MEM_API MEM_ATTR_NODISCARD MEM_ATTR_ALLOC_SIZE(2) void*(mem_arena_alloc)(MemoryArena* arena, size_t size);
 
 /* As mem_arena_alloc, aligned to `alignment` (a power of two up to 4096; smaller than
  * MEM_ARENA_ALIGNMENT is raised to it). Bad alignment: NULL with MEM_ERR_BAD_ALIGNMENT. */
@@ -79,6 +94,24 @@ MEM_API MEM_ATTR_NODISCARD MemoryArena* mem_request_arena_acquire(void);
  * MEM_ERR_WRONG_THREAD; a second release with MEM_ERR_ARENA_STATE; an arena that is
  * not a request arena with MEM_ERR_INVALID_ARENA. Returns true when released. */
 MEM_API bool mem_request_arena_release(MemoryArena* arena);
+
+/* mem_arena_alloc's inline path (see its contract above): a block of `size` bytes
+ * rounded up to 16 from the window, else the library's function. */
+#if MEM_ARENA_ALIGNMENT == 16 && !defined(MEM_ARENA_NO_INLINE)
+MEM_ATTR_NODISCARD MEM_ATTR_ALLOC_SIZE(2) static inline void* mem__arena_alloc_inline(MemoryArena* arena, size_t size) {
+    if (arena != NULL) {
+        MemoryArenaWindow* window = (MemoryArenaWindow*)(void*)arena;
+        size_t step = (size + 15) & ~(size_t)15; /* used only when size - 1 < MEM_MAX_ALLOCATION */
+        if (size - 1 < MEM_MAX_ALLOCATION && step <= (size_t)(window->end - window->next)) {
+            unsigned char* block = window->next;
+            window->next = block + step;
+            return block;
+        }
+    }
+    return (mem_arena_alloc)(arena, size);
+}
+#define mem_arena_alloc(arena, size) mem__arena_alloc_inline((arena), (size))
+#endif
 
 #ifdef __cplusplus
 }
