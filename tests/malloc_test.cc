@@ -484,6 +484,63 @@ TEST(MallocFork, TheChildKeepsAllocatingWhileOtherThreadsHoldLocks) {
     stop = true;
     for (auto& t : busy) t.join();
 }
+
+// Any pool, not only the default one: a child forked while other threads allocate in
+// a pool and take snapshots of it (which hold its locks and freeze its caches) must be
+// able to use the pool. A child that hangs is stopped by its alarm and fails the test.
+TEST(PoolFork, TheChildUsesAPoolOtherThreadsWereSnapshottingAndAllocatingIn) {
+#ifdef MEMKIT_TEST_ASAN
+    GTEST_SKIP() << "AddressSanitizer's allocator is not fork-safe here";
+#endif
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 0));
+    std::atomic<bool> stop{false};
+    std::thread allocating([&] {  // owner sections, new pages (pool mutex), remote-free traffic
+        while (!stop.load()) {
+            for (int i = 0; i < 50; i++) {
+                MemoryPointer* p = mem_pointer_create("busy", 0);
+                EXPECT_TRUE(mem_pointer_allocate(p, 70000 + static_cast<size_t>(i) * 64, &pool));
+                EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+            }
+            mem_pool_trim(&pool);
+        }
+    });
+    std::thread snapshotting([&] {  // the snapshot mutex, frozen caches
+        while (!stop.load()) {
+            MemPoolStats stats;
+            EXPECT_TRUE(mem_pool_validate(&pool));
+            EXPECT_TRUE(mem_pool_stats(&pool, &stats));
+        }
+    });
+    for (int round = 0; round < 20; round++) {
+        pid_t child = fork();
+        ASSERT_NE(-1, child);
+        if (child == 0) {
+            alarm(10);
+            bool ok = true;
+            for (int i = 0; i < 1000 && ok; i++) {
+                MemoryPointer* p = mem_pointer_create("child", 0);
+                ok = p != nullptr && mem_pointer_allocate(p, static_cast<size_t>(i) * 97 + 1, &pool) &&
+                     mem_pointer_destroy(p, &pool);
+            }
+            MemPoolStats stats;
+            ok = ok && mem_pool_stats(&pool, &stats) && mem_pool_validate(&pool);
+            if (RUNNING_ON_VALGRIND) {
+                execl("/bin/sh", "sh", "-c", ok ? "exit 0" : "exit 1", static_cast<char*>(nullptr));
+            }
+            _exit(ok ? 0 : 1);
+        }
+        int status = 0;
+        bool waited = waitpid(child, &status, 0) == child;
+        EXPECT_TRUE(waited && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            << "round " << round << (waited && WIFSIGNALED(status) ? ": the child hung (stopped by its alarm)" : "");
+        if (!waited || !WIFEXITED(status) || WEXITSTATUS(status) != 0) break;
+    }
+    stop = true;
+    allocating.join();
+    snapshotting.join();
+    mem_pool_destroy(&pool);
+}
 #endif
 
 }  // namespace

@@ -1,12 +1,12 @@
 /*
  * fork.c - fork safety. A thread that forks while another holds one of the library's
- * locks would leave the child a lock nobody releases, and the child's next malloc
- * through mem_malloc would hang. So, once the default pool exists, every
- * process-wide lock a block's allocation can take is held across fork (in the order
- * the library takes them: a pool's snapshot lock, its mutex, then the leaf locks) and
- * released in parent and child, as glibc's malloc does with its arenas; the default
- * pool's caches are frozen meanwhile, as for a snapshot, so no thread is halfway
- * through changing one.
+ * locks would leave the child a lock nobody releases, and the child's next call on
+ * that pool (or its next malloc through mem_malloc) would hang. So, once a pool
+ * exists, every lock of the library is held across fork (in the order the library
+ * takes them: the set of live pools, each pool's snapshot lock and mutex, then the
+ * leaf locks) and released in parent and child, as glibc's malloc does with its
+ * arenas; every pool's caches are frozen meanwhile, as for a snapshot, so no thread is
+ * halfway through changing one.
  *
  * What the child inherits: its own thread's cache, consistent (the forking thread
  * was not inside the library); the caches of the threads that did not come along,
@@ -15,15 +15,35 @@
  */
 #include "internal.h"
 
+mem__mutex mem__fork_guard = MEM__MUTEX_INITIALIZER;
+
 #if MEM_THREAD_SAFE /* the single-threaded build holds nothing across fork: single_thread.c */
 
+/* Every live pool's locks, in the order the library takes them (its snapshot mutex,
+ * its mutex), and every one of its caches frozen: no thread is inside an owner
+ * section of them while fork copies them, so the child gets every cache consistent,
+ * those of lost threads too. The live set's lock is held from here to unlock_all. */
+static void lock_pools(void) {
+    mem__live_pools_lock();
+    for (struct mem__pool_state* st = mem__live_pools_first(); st != NULL; st = st->live_next) {
+        mem__mutex_lock(&st->snapshot_mutex);
+        mem__pool_lock(st);
+        mem__freeze_all(st);
+    }
+}
+
+static void unlock_pools(void) {
+    for (struct mem__pool_state* st = mem__live_pools_first(); st != NULL; st = st->live_next) {
+        mem__thaw_all(st);
+        mem__pool_unlock(st);
+        mem__mutex_unlock(&st->snapshot_mutex);
+    }
+    mem__live_pools_unlock();
+}
+
 static void lock_all(void) {
-    struct mem__pool_state* st = mem__atomic_load_acquire(&mem__default_pool.state);
-    mem__mutex_lock(&st->snapshot_mutex);
-    mem__pool_lock(st);
-    /* No thread is inside an owner section of the pool's caches while fork copies
-     * them, so the child gets every cache consistent, those of lost threads too. */
-    mem__freeze_all(st);
+    mem__mutex_lock(&mem__fork_guard);
+    lock_pools();
     mem__mutex_lock(&mem__handle_kind.mutex);
     mem__mutex_lock(&mem__arena_kind.mutex);
     mem__thread_states_lock();
@@ -31,14 +51,12 @@ static void lock_all(void) {
 }
 
 static void unlock_all(void) {
-    struct mem__pool_state* st = mem__atomic_load_acquire(&mem__default_pool.state);
     mem__page_table_unlock();
     mem__thread_states_unlock();
     mem__mutex_unlock(&mem__arena_kind.mutex);
     mem__mutex_unlock(&mem__handle_kind.mutex);
-    mem__thaw_all(st);
-    mem__pool_unlock(st);
-    mem__mutex_unlock(&st->snapshot_mutex);
+    unlock_pools();
+    mem__mutex_unlock(&mem__fork_guard);
 }
 
 /* A thread that did not come along into the child may have been inside an owner

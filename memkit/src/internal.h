@@ -568,6 +568,18 @@ void mem__arena_rewind(MemoryArena* arena, size_t keep_bytes);
 void mem__arena_free(MemoryArena* arena);
 void mem__request_arenas_release_all(mem__thread_state* ts);
 
+/* ---- live_pools.c: the set of initialised pools. Its lock comes before any pool's
+ * own locks. */
+/* Adds `st`, giving it the next generation; returns its ordinal (0 for the first). */
+uint64_t mem__live_pools_add(struct mem__pool_state* st);
+void mem__live_pools_remove(struct mem__pool_state* st);
+bool mem__live_pools_contains(const struct mem__pool_state* candidate);
+/* For fork's handlers: the set locked, and walked from its first pool through each
+ * one's `live_next`. */
+void mem__live_pools_lock(void);
+void mem__live_pools_unlock(void);
+struct mem__pool_state* mem__live_pools_first(void);
+
 /* ---- a pool's state, inline: every call on a pool or handle checks it with these */
 /* The pool's state if `pool` is valid; else NULL with MEM_ERR_NULL_ARGUMENT or
  * MEM_ERR_INVALID_POOL. */
@@ -593,10 +605,15 @@ static inline struct mem__pool_state* mem__pool_state_matching(MemoryPool* pool,
 extern MemoryPool mem__default_pool; /* behind mem_malloc & co.; never destroyed */
 
 /* ---- fork.c */
-/* Makes fork safe for the default pool and the library's process-wide locks: they
- * are taken before fork and released after it in parent and child. Once per process;
- * nothing in the single-threaded build. */
+/* Makes fork safe for every live pool and the library's process-wide locks: they are
+ * taken before fork and released after it in parent and child. Once per process (at
+ * the first mem_pool_init or mem_default_pool); nothing in the single-threaded build.
+ * Call it holding none of the library's locks. */
 void mem__fork_handlers_install(void);
+/* The first lock fork's handlers take: hold it over a step a fork must not split (the
+ * default pool's creation), after mem__fork_handlers_install. Comes before the live
+ * pools' lock. */
+extern mem__mutex mem__fork_guard;
 
 /* ---- report.c: who holds what, for dumps and leak reports */
 typedef struct mem__handle_index mem__handle_index;

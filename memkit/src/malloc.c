@@ -267,7 +267,6 @@ void* mem_pool_realloc(MemoryPool* pool, void* block, size_t size) {
 /* ---- the default pool */
 
 MemoryPool mem__default_pool;
-static mem__mutex default_pool_mutex = MEM__MUTEX_INITIALIZER;
 
 MemoryPool* mem_default_pool(void) {
     /* Acquire: pairs with the release store of mem_pool_init; a pool seen set up is
@@ -275,12 +274,13 @@ MemoryPool* mem_default_pool(void) {
     if (mem__likely(mem__atomic_load_acquire(&mem__default_pool.state) != NULL)) {
         return &mem__default_pool;
     }
-    mem__mutex_lock(&default_pool_mutex);
+    /* Made under the fork guard, which fork's handlers take first (installed before
+     * it is taken here): a fork waits until the pool is made, so no child is left
+     * with the guard held and the pool half made. */
+    mem__fork_handlers_install();
+    mem__mutex_lock(&mem__fork_guard);
     bool ready = mem__atomic_load_relaxed(&mem__default_pool.state) != NULL || mem_pool_init(&mem__default_pool, 0);
-    if (ready) {
-        mem__fork_handlers_install();
-    }
-    mem__mutex_unlock(&default_pool_mutex);
+    mem__mutex_unlock(&mem__fork_guard);
     return ready ? &mem__default_pool : NULL; /* the error is set: out of memory */
 }
 

@@ -4,36 +4,11 @@
  * the others are snapshots: they take the pool's snapshot mutex, then its mutex, and
  * freeze thread caches only as long as they need each one (freeze.c).
  *
- * Every initialisation gets a generation no other will have, which handles remember:
- * a handle of a destroyed pool stays invalid when the same struct is set up again.
- * The process-wide set of live pool states tells an initialised pool from stack
- * garbage that happens to look like one, without reading through its pointer.
+ * Every initialisation gets a generation no other will have (live_pools.c), which
+ * handles remember: a handle of a destroyed pool stays invalid when the same struct is
+ * set up again.
  */
 #include "hot.h"
-
-static mem__mutex live_mutex = MEM__MUTEX_INITIALIZER;
-static struct mem__pool_state* live_pools; /* under live_mutex */
-static uint64_t generations = 0;           /* under live_mutex */
-
-static bool is_live_state(const struct mem__pool_state* candidate) {
-    for (struct mem__pool_state* st = live_pools; st != NULL; st = st->live_next) {
-        if (st == candidate) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static void forget_live_state(struct mem__pool_state* gone) {
-    mem__mutex_lock(&live_mutex);
-    for (struct mem__pool_state** link = &live_pools; *link != NULL; link = &(*link)->live_next) {
-        if (*link == gone) {
-            *link = gone->live_next;
-            break;
-        }
-    }
-    mem__mutex_unlock(&live_mutex);
-}
 
 /* This build's variant (config.h): every consumer's object files refer to it. */
 const int MEM_VARIANT_SYMBOL = 1;
@@ -42,11 +17,11 @@ bool mem_pool_init(MemoryPool* pool, size_t capacity) {
     if (pool == NULL) {
         return mem__fail(MEM_ERR_NULL_ARGUMENT);
     }
+    /* Before any lock is taken (the default pool is made under the fork guard and has
+     * them installed already). */
+    mem__fork_handlers_install();
     mem__track_may_read_uninitialised(pool, sizeof *pool);
-    mem__mutex_lock(&live_mutex);
-    bool initialised = pool->magic == MEM__POOL_MAGIC && is_live_state(pool->state);
-    mem__mutex_unlock(&live_mutex);
-    if (initialised) {
+    if (pool->magic == MEM__POOL_MAGIC && mem__live_pools_contains(pool->state)) {
         mem__log(MEM_LOG_WARNING, "pool %p initialised twice (destroy it first)", (void*)pool);
         return mem__fail(MEM_ERR_ALREADY_INITIALIZED);
     }
@@ -76,12 +51,7 @@ bool mem_pool_init(MemoryPool* pool, size_t capacity) {
     st->capacity = capacity;
     st->initial_capacity = capacity;
     st->orphan_budget = MEM_POOL_ORPHAN_BUDGET;
-    mem__mutex_lock(&live_mutex);
-    uint64_t ordinal = generations++;
-    st->generation = generations;
-    st->live_next = live_pools;
-    live_pools = st;
-    mem__mutex_unlock(&live_mutex);
+    uint64_t ordinal = mem__live_pools_add(st);
     uint64_t seed_inputs[2] = {ordinal, (uint64_t)capacity};
     st->next_serial = mem__fnv1a64(MEM__FNV_OFFSET_BASIS, seed_inputs, sizeof seed_inputs);
     pool->magic = MEM__POOL_MAGIC;
@@ -145,10 +115,12 @@ void mem_pool_destroy(MemoryPool* pool) {
         return; /* called inside a read-side section: the error says so */
     }
     mem__report_live(st, MEM_LOG_WARNING, "destroyed with live containers");
+    /* Before its locks: fork's handler takes the live set's lock, then each live
+     * pool's (fork.c). */
+    mem__live_pools_remove(st);
     mem__mutex_lock(&st->snapshot_mutex);
     mem__pool_lock(st);
     detach_caches(st);
-    forget_live_state(st);
     pool->magic = 0;
     mem__atomic_store_release(&pool->state, (struct mem__pool_state*)NULL);
     mem__pool_unlock(st);

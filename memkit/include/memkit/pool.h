@@ -9,11 +9,10 @@
  * every other thread has stopped using it (destroying a pool in use is a usage error
  * the library cannot make safe).
  *
- * Fork: the default pool (mem_default_pool) is kept consistent across fork. A pool of
- * yours is usable in the child when no other thread was using it at the moment of the
- * fork (a pre-forking server that sets its pools up before fork is fine); when another
- * thread was inside it, the child may find its lock held by that thread, which does
- * not exist in the child, and block on it. Use such pools in the parent only, or exec.
+ * Fork: every initialised pool stays usable in the child, whatever other threads were
+ * doing with it: the library holds all its locks across fork (taken before, released
+ * in parent and child) and ends, in the child, the work of the threads that did not
+ * come along. Their blocks stay allocated in the child until it frees them.
  */
 #ifndef MEMKIT_POOL_H
 #define MEMKIT_POOL_H
