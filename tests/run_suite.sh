@@ -28,7 +28,10 @@ run() {
     elif [[ $status -eq 0 ]]; then
         p=1; f=0
     else
-        p=0; f=1; tail -20 "$log"
+        p=0; f=1
+        # What failed and why (the filter above shows only the verdict lines), then the end.
+        grep -E -A25 "^(FAIL|ERROR)" "$log" | head -80
+        tail -5 "$log"
     fi
     passed=$((passed + p))
     failed=$((failed + f))
