@@ -3,10 +3,11 @@
  * locks would leave the child a lock nobody releases, and the child's next call on
  * that pool (or its next malloc through mem_malloc) would hang. So, once a pool
  * exists, every lock of the library is held across fork (in the order the library
- * takes them: the set of live pools, each pool's snapshot lock and mutex, then the
- * leaf locks) and released in parent and child, as glibc's malloc does with its
- * arenas; every pool's caches are frozen meanwhile, as for a snapshot, so no thread is
- * halfway through changing one.
+ * takes them: the fork guard, the set of live pools, each pool's snapshot lock and
+ * mutex, then the leaf locks) and released in parent and child, as glibc's malloc
+ * does with its arenas; every pool's caches are frozen meanwhile, as for a snapshot,
+ * so no thread is halfway through changing one. The default pool is made under the
+ * fork guard, so a fork waits for it to be made.
  *
  * What the child inherits: its own thread's cache, consistent (the forking thread
  * was not inside the library); the caches of the threads that did not come along,
