@@ -2,8 +2,9 @@
  * buffers.h - where the demo server's memory comes from. Two implementations with
  * one interface: buffers_memkit.c (the default: read buffers are MemoryPointers from
  * a pool, per-message scratch is a request arena, writes hold a share) and
- * buffers_malloc.c (plain malloc/free, `--define demo_buffers=malloc`), so the two
- * can be benchmarked side by side.
+ * buffers_malloc.c (malloc/free with a reference count on each read buffer,
+ * `--define demo_buffers=malloc`), so the two can be benchmarked side by side.
+ * Everything here for one connection runs on that connection's event-loop thread.
  */
 #ifndef MEMKIT_DEMO_BUFFERS_H
 #define MEMKIT_DEMO_BUFFERS_H
@@ -21,12 +22,14 @@ bool buffers_init(void);
 bool buffers_finish(FILE* report);
 const char* buffers_name(void);
 
-/* A read buffer of `size` bytes, or NULL. */
+/* A read buffer of `size` bytes holding one reference (the reader's), or NULL. */
 DemoBuffer* buffer_new(size_t size);
 char* buffer_data(DemoBuffer* buffer);
-/* Turns the reader's buffer into the writer's reference (memkit: a share, then the
- * read handle is destroyed; malloc: the same block changes hands). No copy. */
-DemoBuffer* buffer_hand_to_writer(DemoBuffer* buffer);
+/* Another reference to the same bytes, for a write, or NULL (memkit: a share of the
+ * pointer; malloc: the block's count goes up). No copy; the reader keeps its own. */
+DemoBuffer* buffer_share(DemoBuffer* buffer);
+/* Drops one reference; the last one frees the buffer (memkit: wiped, back to the
+ * thread's cache). */
 void buffer_release(DemoBuffer* buffer);
 
 /* Per-message scratch memory: begin, allocate, end (everything freed / wiped). */

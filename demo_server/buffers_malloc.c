@@ -6,8 +6,11 @@
 
 #include "buffers.h"
 
+/* A read buffer and its references (the reader's and one per write of its bytes).
+ * A plain count: a connection's reads and writes all run on its loop's thread. */
 struct DemoBuffer {
-    char data[1];
+    unsigned references;
+    _Alignas(16) char data[];
 };
 
 /* Scratch: a linked list of malloc'd blocks freed at the end of the message. */
@@ -31,8 +34,9 @@ void* object_alloc(size_t size) { return malloc(size); }
 void object_free(void* object) { free(object); }
 
 DemoBuffer* buffer_new(size_t size) {
-    DemoBuffer* b = malloc(size);
+    DemoBuffer* b = malloc(sizeof(DemoBuffer) + size);
     if (b != NULL) {
+        b->references = 1;
         atomic_fetch_add_explicit(&live_blocks, 1, memory_order_relaxed);
     }
     return b;
@@ -40,11 +44,16 @@ DemoBuffer* buffer_new(size_t size) {
 
 char* buffer_data(DemoBuffer* buffer) { return buffer->data; }
 
-DemoBuffer* buffer_hand_to_writer(DemoBuffer* buffer) { return buffer; }
+DemoBuffer* buffer_share(DemoBuffer* buffer) {
+    buffer->references++;
+    return buffer;
+}
 
 void buffer_release(DemoBuffer* buffer) {
-    free(buffer);
-    atomic_fetch_sub_explicit(&live_blocks, 1, memory_order_relaxed);
+    if (--buffer->references == 0) {
+        free(buffer);
+        atomic_fetch_sub_explicit(&live_blocks, 1, memory_order_relaxed);
+    }
 }
 
 DemoScratch* scratch_begin(void) { return calloc(1, sizeof(DemoScratch)); }

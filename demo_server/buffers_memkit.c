@@ -45,11 +45,7 @@ DemoBuffer* buffer_new(size_t size) {
 
 char* buffer_data(DemoBuffer* buffer) { return (char*)((MemoryPointer*)buffer)->container->data; }
 
-DemoBuffer* buffer_hand_to_writer(DemoBuffer* buffer) {
-    MemoryPointer* share = mem_pointer_share((MemoryPointer*)buffer, "write");
-    mem_pointer_destroy((MemoryPointer*)buffer, &pool);
-    return (DemoBuffer*)share;
-}
+DemoBuffer* buffer_share(DemoBuffer* buffer) { return (DemoBuffer*)mem_pointer_share((MemoryPointer*)buffer, "write"); }
 
 void buffer_release(DemoBuffer* buffer) { mem_pointer_destroy((MemoryPointer*)buffer, &pool); }
 
@@ -73,8 +69,8 @@ void buffers_report(FILE* out) {
     uint64_t allocations = s.reuse_hits + s.reuse_misses;
     fprintf(out,
             "pool: live_containers=%zu live_bytes=%zu orphans=%zu orphan_bytes=%zu peak_bytes=%zu "
-            "reuse_hit_rate=%.1f%% cache_hit_rate=%.1f%% lock_acquisitions=%" PRIu64 "\n",
-            s.live_containers, s.live_bytes, s.orphaned_containers, s.orphaned_bytes, s.peak_bytes,
+            "read_buffers_made=%" PRIu64 " reuse_hit_rate=%.1f%% cache_hit_rate=%.1f%% lock_acquisitions=%" PRIu64 "\n",
+            s.live_containers, s.live_bytes, s.orphaned_containers, s.orphaned_bytes, s.peak_bytes, allocations,
             allocations ? 100.0 * (double)s.reuse_hits / (double)allocations : 0.0,
             cache_ops ? 100.0 * (double)s.cache_hits / (double)cache_ops : 0.0, s.lock_acquisitions);
     if (mem_pool_stats(mem_default_pool(), &s)) {

@@ -2,8 +2,10 @@
 # Side by side: the demo server with libmemkit buffers vs plain malloc/free, same
 # load generator settings, 1 and 2 server threads, in one run; then resident memory
 # of the memkit build over 10 million messages. Prints markdown for
-# docs/demo_server.md. Each figure is the median of 3 runs, the two builds
-# alternating. Usage: demo_server/compare.sh [seconds-per-run]
+# docs/demo_server.md. Each figure is the median of 5 runs, the two builds
+# alternating; besides messages/s and p99 it reports the server's CPU time per
+# message (user + system, from /proc), which the load generator's share of the
+# cores does not blur. Usage: demo_server/compare.sh [seconds-per-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
@@ -22,30 +24,34 @@ start() { # start BINARY THREADS -> sets pid, port
     for _ in $(seq 100); do grep -q "listening on" "$work/server.log" && break; sleep 0.1; done
     port=$(grep -o "127.0.0.1:[0-9]*" "$work/server.log" | cut -d: -f2)
 }
-measure() { # measure BINARY THREADS -> "msgs/s p99_us"
+ticks_per_second=$(getconf CLK_TCK)
+measure() { # measure BINARY THREADS -> "msgs/s p99_us server_cpu_us_per_msg"
     start "$1" "$2"
     "$work/loadgen" --port "$port" "${load[@]}" > "$work/load.txt"
+    ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat")
     kill -TERM "$pid"; wait "$pid"
-    awk '/messages\/s/ {gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "messages/s") m = $(i-1); if ($i == "p99") p = $(i+1) } }
-         END { print m, p }' "$work/load.txt"
+    awk -v ticks="$ticks" -v hz="$ticks_per_second" -v seconds="$seconds" \
+        '/messages\/s/ {gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "messages/s") m = $(i-1); if ($i == "p99") p = $(i+1) } }
+         END { printf "%s %s %.2f\n", m, p, ticks / hz / (m * seconds) * 1e6 }' "$work/load.txt"
 }
 
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "Load: loadgen ${load[*]}"
 echo
-echo "| server threads | memkit msgs/s | malloc msgs/s | ratio | memkit p99 (us) | malloc p99 (us) |"
-echo "| --- | --- | --- | --- | --- | --- |"
-median() { sort -g | sed -n 2p; }
+echo "| server threads | memkit msgs/s | malloc msgs/s | ratio | memkit p99 (us) | malloc p99 (us) | memkit server CPU (us/msg) | malloc server CPU (us/msg) |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+median() { sort -g | sed -n 3p; }
 for threads in 1 2; do
     : > "$work/memkit.txt"; : > "$work/malloc.txt"
-    for _ in 1 2 3; do
+    for _ in 1 2 3 4 5; do
         measure "$work/server_memkit" "$threads" >> "$work/memkit.txt"
         measure "$work/server_malloc" "$threads" >> "$work/malloc.txt"
     done
     mk_rate=$(awk '{print $1}' "$work/memkit.txt" | median); mk_p99=$(awk '{print $2}' "$work/memkit.txt" | median)
     ml_rate=$(awk '{print $1}' "$work/malloc.txt" | median); ml_p99=$(awk '{print $2}' "$work/malloc.txt" | median)
+    mk_cpu=$(awk '{print $3}' "$work/memkit.txt" | median); ml_cpu=$(awk '{print $3}' "$work/malloc.txt" | median)
     ratio=$(awk -v a="$mk_rate" -v b="$ml_rate" 'BEGIN { printf "%.2f", a / b }')
-    echo "| $threads | $mk_rate | $ml_rate | $ratio | $mk_p99 | $ml_p99 |"
+    echo "| $threads | $mk_rate | $ml_rate | $ratio | $mk_p99 | $ml_p99 | $mk_cpu | $ml_cpu |"
 done
 
 echo

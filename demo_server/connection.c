@@ -1,7 +1,8 @@
 /*
- * connection.c - one client connection: reads into pool buffers, does the
- * per-message work in a request arena, echoes by handing the buffer to the write
- * (no copy), applies backpressure, and handles EOF (half-close), errors and resets.
+ * connection.c - one client connection: reads into pool buffers, one read after
+ * another in each buffer, does the per-message work in a request arena, echoes each
+ * read with a write that holds a reference to the buffer (no copy), applies
+ * backpressure, and handles EOF (half-close), errors and resets.
  * Runs entirely on its worker's event-loop thread.
  */
 #include <stdlib.h>
@@ -13,7 +14,8 @@
 typedef struct Connection {
     uv_tcp_t handle; /* first: the handle's address is the connection's */
     Server* server;
-    DemoBuffer* reading; /* buffer handed to libuv by on_alloc, not yet read into */
+    DemoBuffer* reading; /* the buffer reads go into (the reader's reference) */
+    size_t read_offset;  /* its bytes before this are read (and echoed or being echoed) */
     size_t pending;      /* bytes queued for writing and not yet confirmed */
     bool paused;         /* reading stopped by backpressure */
     bool eof;            /* client half-closed: finish the writes, then shut down */
@@ -63,10 +65,17 @@ static void finish_after_eof(Connection* c) {
 static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) {
     (void)suggested;
     Connection* c = (Connection*)handle;
+    if (c->reading != NULL && READ_BUFFER_SIZE - c->read_offset < READ_MIN_SPACE) {
+        buffer_release(c->reading); /* the writes of its bytes keep it until they are done */
+        c->reading = NULL;
+    }
     if (c->reading == NULL) {
         c->reading = buffer_new(READ_BUFFER_SIZE);
+        c->read_offset = 0;
     }
-    *buf = c->reading != NULL ? uv_buf_init(buffer_data(c->reading), READ_BUFFER_SIZE) : uv_buf_init(NULL, 0);
+    *buf = c->reading != NULL
+               ? uv_buf_init(buffer_data(c->reading) + c->read_offset, (unsigned)(READ_BUFFER_SIZE - c->read_offset))
+               : uv_buf_init(NULL, 0);
 }
 
 /* The per-message work: index the message's line starts in scratch memory. */
@@ -133,19 +142,20 @@ static void echo(Connection* c, size_t length) {
     Counters* k = &c->server->counters;
     add(&k->bytes_in, length);
     add(&k->reads, 1);
-    add(&k->lines, count_lines(buffer_data(c->reading), length));
+    char* data = buffer_data(c->reading) + c->read_offset;
+    c->read_offset += length;
+    add(&k->lines, count_lines(data, length));
     EchoWrite* w = object_alloc(sizeof *w);
-    DemoBuffer* writer = w != NULL ? buffer_hand_to_writer(c->reading) : NULL;
+    DemoBuffer* writer = w != NULL ? buffer_share(c->reading) : NULL;
     if (writer == NULL) {
         object_free(w);
         add(&k->errors, 1);
         close_connection(c);
         return;
     }
-    c->reading = NULL;
     w->buffer = writer;
     w->length = length;
-    uv_buf_t out = uv_buf_init(buffer_data(writer), (unsigned)length);
+    uv_buf_t out = uv_buf_init(data, (unsigned)length);
     c->pending += length;
     if (uv_write(&w->request, (uv_stream_t*)&c->handle, &out, 1, on_write) != 0) {
         c->pending -= length;

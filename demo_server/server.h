@@ -10,7 +10,12 @@
 #include <stdint.h>
 #include <uv.h>
 
+/* A connection reads into one buffer of READ_BUFFER_SIZE bytes, each read after the
+ * last, until less than READ_MIN_SPACE is left; then it takes a new buffer. Each
+ * read's echo holds a reference to the buffer, which is freed (memkit: wiped) once
+ * the reader has moved on and the last of those writes is done. */
 #define READ_BUFFER_SIZE 65536
+#define READ_MIN_SPACE 16384
 /* Backpressure: stop reading from a client whose unsent echo passes HIGH bytes,
  * resume when it drains below LOW. */
 #define PENDING_HIGH (1024 * 1024)
