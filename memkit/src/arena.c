@@ -62,6 +62,10 @@ static size_t current_used(const MemoryArena* arena) {
     return (size_t)(arena->window.next - arena->current->data);
 }
 
+/* Records in the current chunk what the window handed out, before the window moves
+ * or closes (a chunk's `used` is exact only for chunks other than the current one). */
+static void close_current(MemoryArena* arena) { arena->current->used = current_used(arena); }
+
 void mem__arena_open(MemoryArena* arena) {
     const mem__arena_chunk* chunk = arena->current;
     arena->window.end = MEM__TRACKING ? arena->window.next : (unsigned char*)chunk->data + chunk->capacity;
@@ -69,7 +73,7 @@ void mem__arena_open(MemoryArena* arena) {
 
 /* Makes `chunk` (a fresh or rewound one: nothing handed out) the current chunk. */
 static void move_to(MemoryArena* arena, mem__arena_chunk* chunk) {
-    arena->current->used = current_used(arena);
+    close_current(arena);
     arena->current = chunk;
     arena->window.next = chunk->data;
     mem__arena_open(arena);
@@ -247,7 +251,7 @@ char* mem_arena_strdup(MemoryArena* arena, const char* text) {
 }
 
 void mem__arena_rewind(MemoryArena* arena, size_t keep_bytes) {
-    arena->current->used = current_used(arena);
+    close_current(arena);
     mem__arena_chunk* first = arena->first;
     size_t kept = first->capacity;
     mem__arena_chunk** link = &first->next;
@@ -269,7 +273,7 @@ void mem__arena_rewind(MemoryArena* arena, size_t keep_bytes) {
 }
 
 void mem__arena_free(MemoryArena* arena) {
-    arena->current->used = current_used(arena);
+    close_current(arena);
     arena->window.next = arena->window.end = NULL;
     mem__arena_chunk* chunk = arena->first;
     while (chunk != NULL) {

@@ -17,6 +17,7 @@ MemoryArena* mem_request_arena_acquire(void) {
     if (arena != NULL) {
         ts->spare_arenas = (MemoryArena*)(uintptr_t)arena->link;
         ts->kept_arena_bytes -= arena->total_capacity;
+        mem__arena_open(arena); /* closed since its release; a new arena is open */
     } else {
         arena = mem__arena_new(MEM_REQUEST_ARENA_SIZE);
         if (arena == NULL) {
@@ -29,7 +30,6 @@ MemoryArena* mem_request_arena_acquire(void) {
     }
     arena->link = 0;
     arena->magic = MEM__ARENA_MAGIC;
-    mem__arena_open(arena);
     return arena;
 }
 
