@@ -160,6 +160,28 @@ TEST(Arena, ErrorsOnBadArenas) {
     EXPECT_EQ(MEM_ERR_INVALID_ARENA, mem_last_error());
 }
 
+// Something that never was an arena (here a handle): the library refuses it. The
+// inline path reads the window of whatever it is given, so only calls that reach the
+// library can tell; in DEBUG_MEMORY_MANAGER builds (--config=debug) every call does.
+TEST(Arena, APointerThatNeverWasAnArenaIsRefused) {
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 4));
+    MemoryPointer* p = mem_pointer_create("not an arena", 64);
+    ASSERT_TRUE(mem_pointer_allocate(p, 64, &pool));
+    MemoryContainer* container = p->container;
+    MemoryArena* fake = reinterpret_cast<MemoryArena*>(p);
+    EXPECT_EQ(nullptr, (mem_arena_alloc)(fake, 8));
+    EXPECT_EQ(MEM_ERR_INVALID_ARENA, mem_last_error());
+#ifdef DEBUG_MEMORY_MANAGER
+    EXPECT_EQ(nullptr, mem_arena_alloc(fake, 8));
+    EXPECT_EQ(MEM_ERR_INVALID_ARENA, mem_last_error());
+#endif
+    EXPECT_EQ(container, p->container);  // the handle is untouched
+    EXPECT_EQ(&pool, p->pool);
+    EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+    mem_pool_destroy(&pool);
+}
+
 TEST(Arena, ChunkAllocationFailureIsReported) {
     MemoryArena* arena = mem_arena_create(64);
     memkit_test::CountingAllocator counting;

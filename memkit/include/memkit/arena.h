@@ -46,8 +46,12 @@ MEM_API MEM_ATTR_NODISCARD MemoryArena* mem_arena_create(size_t size);
  * Calls written `mem_arena_alloc(arena, size)` run inline in the caller when the
  * arena's current chunk has room (a compare and an add on its MemoryArenaWindow)
  * and call the library for everything else, errors included; `(mem_arena_alloc)(...)`
- * and the function's address always reach the library. Define MEM_ARENA_NO_INLINE
- * before including memkit.h to turn the inline path off. */
+ * and the function's address always reach the library. The inline path reads the
+ * window of what it is given, so it answers an arena that was destroyed or released
+ * (its window is empty) but not a pointer that never was an arena: only the library
+ * tells those apart (MEM_ERR_INVALID_ARENA), and code compiled with
+ * DEBUG_MEMORY_MANAGER or MEM_ARENA_NO_INLINE defined before including memkit.h
+ * always calls it. */
 MEM_API MEM_ATTR_NODISCARD MEM_ATTR_ALLOC_SIZE(2) void*(mem_arena_alloc)(MemoryArena* arena, size_t size);
 
 /* As mem_arena_alloc, aligned to `alignment` (a power of two up to 4096; smaller than
@@ -97,7 +101,7 @@ MEM_API bool mem_request_arena_release(MemoryArena* arena);
 
 /* mem_arena_alloc's inline path (see its contract above): a block of `size` bytes
  * rounded up to 16 from the window, else the library's function. */
-#if MEM_ARENA_ALIGNMENT == 16 && !defined(MEM_ARENA_NO_INLINE)
+#if MEM_ARENA_ALIGNMENT == 16 && !defined(MEM_ARENA_NO_INLINE) && !defined(DEBUG_MEMORY_MANAGER)
 MEM_ATTR_NODISCARD MEM_ATTR_ALLOC_SIZE(2) static inline void* mem__arena_alloc_inline(MemoryArena* arena, size_t size) {
     if (arena != NULL) {
         MemoryArenaWindow* window = (MemoryArenaWindow*)(void*)arena;
