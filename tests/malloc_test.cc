@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <set>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -440,6 +441,33 @@ TEST_F(Malloc, ProducerConsumerOverMillionsStaysBounded) {
 }
 
 #if MEM_THREAD_SAFE
+// Forks `rounds` children one after another while the caller's threads keep working;
+// each child runs `child` and exits with its answer. Under valgrind it leaves through
+// exec: the busy threads' memory is reachable only from their stacks, which the child
+// does not have, so valgrind's leak check of the child would report it. A child that
+// hangs is stopped by its alarm. Stops at the first child that fails (the caller's
+// threads still get joined).
+void ExpectForkedChildrenSucceed(int rounds, const std::function<bool()>& child) {
+    for (int round = 0; round < rounds; round++) {
+        pid_t pid = fork();
+        ASSERT_NE(-1, pid);
+        if (pid == 0) {
+            alarm(10);
+            bool ok = child();
+            if (RUNNING_ON_VALGRIND) {
+                execl("/bin/sh", "sh", "-c", ok ? "exit 0" : "exit 1", static_cast<char*>(nullptr));
+            }
+            _exit(ok ? 0 : 1);
+        }
+        int status = 0;
+        bool waited = waitpid(pid, &status, 0) == pid;
+        bool passed = waited && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        EXPECT_TRUE(passed) << "round " << round
+                            << (waited && WIFSIGNALED(status) ? ": the child hung (stopped by its alarm)" : "");
+        if (!passed) return;
+    }
+}
+
 TEST(MallocFork, TheChildKeepsAllocatingWhileOtherThreadsHoldLocks) {
 #ifdef MEMKIT_TEST_ASAN
     // gcc 12's AddressSanitizer runtime does not hold its own allocator's lock across
@@ -461,26 +489,12 @@ TEST(MallocFork, TheChildKeepsAllocatingWhileOtherThreadsHoldLocks) {
             }
         });
     }
-    for (int round = 0; round < 20; round++) {
-        pid_t child = fork();
-        ASSERT_NE(-1, child);
-        if (child == 0) {
-            for (int i = 0; i < 1000; i++) mem_free(mem_malloc(static_cast<size_t>(i) * 97 + 1));
-            void* big = mem_malloc(1 << 20);
-            mem_free(big);
-            bool ok = big != nullptr && mem_pool_validate(mem_default_pool());
-            if (RUNNING_ON_VALGRIND) {
-                // The busy threads' memory is reachable only from their stacks, which the
-                // child does not have: leave without valgrind's leak check of the child.
-                execl("/bin/sh", "sh", "-c", ok ? "exit 0" : "exit 1", static_cast<char*>(nullptr));
-            }
-            _exit(ok ? 0 : 1);
-        }
-        int status = 0;
-        bool waited = waitpid(child, &status, 0) == child;
-        EXPECT_TRUE(waited && WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round;
-        if (!waited || !WIFEXITED(status) || WEXITSTATUS(status) != 0) break;  // the threads still get joined
-    }
+    ExpectForkedChildrenSucceed(20, [] {
+        for (int i = 0; i < 1000; i++) mem_free(mem_malloc(static_cast<size_t>(i) * 97 + 1));
+        void* big = mem_malloc(1 << 20);
+        mem_free(big);
+        return big != nullptr && mem_pool_validate(mem_default_pool());
+    });
     stop = true;
     for (auto& t : busy) t.join();
 }
@@ -512,30 +526,16 @@ TEST(PoolFork, TheChildUsesAPoolOtherThreadsWereSnapshottingAndAllocatingIn) {
             EXPECT_TRUE(mem_pool_stats(&pool, &stats));
         }
     });
-    for (int round = 0; round < 20; round++) {
-        pid_t child = fork();
-        ASSERT_NE(-1, child);
-        if (child == 0) {
-            alarm(10);
-            bool ok = true;
-            for (int i = 0; i < 1000 && ok; i++) {
-                MemoryPointer* p = mem_pointer_create("child", 0);
-                ok = p != nullptr && mem_pointer_allocate(p, static_cast<size_t>(i) * 97 + 1, &pool) &&
-                     mem_pointer_destroy(p, &pool);
-            }
-            MemPoolStats stats;
-            ok = ok && mem_pool_stats(&pool, &stats) && mem_pool_validate(&pool);
-            if (RUNNING_ON_VALGRIND) {
-                execl("/bin/sh", "sh", "-c", ok ? "exit 0" : "exit 1", static_cast<char*>(nullptr));
-            }
-            _exit(ok ? 0 : 1);
+    ExpectForkedChildrenSucceed(20, [&pool] {
+        bool ok = true;
+        for (int i = 0; i < 1000 && ok; i++) {
+            MemoryPointer* p = mem_pointer_create("child", 0);
+            ok = p != nullptr && mem_pointer_allocate(p, static_cast<size_t>(i) * 97 + 1, &pool) &&
+                 mem_pointer_destroy(p, &pool);
         }
-        int status = 0;
-        bool waited = waitpid(child, &status, 0) == child;
-        EXPECT_TRUE(waited && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-            << "round " << round << (waited && WIFSIGNALED(status) ? ": the child hung (stopped by its alarm)" : "");
-        if (!waited || !WIFEXITED(status) || WEXITSTATUS(status) != 0) break;
-    }
+        MemPoolStats stats;
+        return ok && mem_pool_stats(&pool, &stats) && mem_pool_validate(&pool);
+    });
     stop = true;
     allocating.join();
     snapshotting.join();
