@@ -64,7 +64,6 @@ static const char usage[] =
     "  --pipeline N        messages in flight per connection (default 1)\n"
     "  --seed N            random seed (default 1)\n";
 
-/* Byte `offset` of message `message` on connection `id`. */
 /* Byte `offset` of message `message` on connection `id` is
  * (offset * 7 + message * 13 + id * 29 + seed) mod 256. As 7 is invertible mod 256
  * (7 * 183 = 1 mod 256), that is 7 * (offset + shift) mod 256 for one shift per
