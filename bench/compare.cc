@@ -92,13 +92,18 @@ std::string FirstLine(const char* path) {
     return line;
 }
 
+// The first CPU's model name with its family and model numbers: a VM's model name
+// ("AMD EPYC") can hide which generation ran, and the figures differ between them.
 std::string CpuModel() {
     std::ifstream in("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    std::string line, name = "unknown", family, model;
+    auto value = [&line] { return line.substr(line.find(':') + 2); };
+    while (std::getline(in, line) && !line.empty()) {
+        if (line.rfind("model name", 0) == 0) name = value();
+        if (line.rfind("cpu family", 0) == 0) family = value();
+        if (line.rfind("model\t", 0) == 0) model = value();
     }
-    return "unknown";
+    return family.empty() || model.empty() ? name : name + ", family " + family + " model " + model;
 }
 
 // A child's one memory run: "name value" lines on stdout.

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes docs/performance.md (and two plots) from bench/compare's JSON: the median
-of every case over the rounds, ratios to libmemkit, and each goal of the issues with
-its verdict. Usage: report.py RESULTS.json DOCS_DIR"""
+of every case over the rounds of every run given, ratios to libmemkit, and each goal
+of the issues with its verdict. Usage: report.py RESULTS.json [MORE.json ...] DOCS_DIR
+(each file one process of bench/compare, all of the same workloads and scale)."""
 import json
 import os
 import statistics
@@ -11,10 +12,34 @@ import sys
 PEERS = ["glibc", "jemalloc", "mimalloc", "tcmalloc"]
 
 
+def merge(runs):
+    """One run from several processes of compare: each case's rounds pooled, the first
+    run's machine, load before the first and after the last, the memory runs of
+    whichever process made them."""
+    merged = dict(runs[0], cases=[], memory=[], rounds=sum(r["rounds"] for r in runs), processes=len(runs),
+                  load_after=runs[-1]["load_after"])
+    rounds = {}
+    for run in runs:
+        for c in run["cases"]:
+            key = (c["group"], c["contender"])
+            if key not in rounds:
+                rounds[key] = dict(c, ns=[])
+                merged["cases"].append(rounds[key])
+            if rounds[key]["ops"] != c["ops"]:
+                sys.exit(f"report.py: {key} ran {c['ops']} and {rounds[key]['ops']} operations per round")
+            rounds[key]["ns"] += c["ns"]
+        merged["memory"] += run["memory"]
+        merged["missing_peers"] = sorted(set(merged["missing_peers"]) | set(run["missing_peers"]))
+    return merged
+
+
 class Results:
-    def __init__(self, path):
-        with open(path) as f:
-            self.raw = json.load(f)
+    def __init__(self, paths):
+        runs = []
+        for path in paths:
+            with open(path) as f:
+                runs.append(json.load(f))
+        self.raw = merge(runs)
         self.ns = {}  # (group, contender) -> median ns per operation
         for c in self.raw["cases"]:
             self.ns[(c["group"], c["contender"])] = statistics.median(c["ns"]) / c["ops"]
@@ -251,8 +276,10 @@ def plot(docs, name, rows, columns, xlabel, ylabel, logscale):
 
 
 def main():
-    results = Results(sys.argv[1])
-    docs = sys.argv[2]
+    if len(sys.argv) < 3:
+        sys.exit("usage: report.py RESULTS.json [MORE.json ...] DOCS_DIR")
+    results = Results(sys.argv[1:-1])
+    docs = sys.argv[-1]
     rep = Report(results)
     pointer_sections(rep)
     refcount_section(rep)
@@ -270,7 +297,10 @@ def main():
     head = ["# libmemkit performance", "",
             "Written by `bash bench/run.sh` (`bench/compare`, then `bench/report.py`) from one run on one machine.",
             "Every contender runs in the same process; each round runs every case of a workload one after the",
-            f"other (the order rotating from round to round); each figure is the median of {raw['rounds']} rounds.",
+            f"other (the order rotating from round to round); each figure is the median of {raw['rounds']} rounds",
+            f"from {raw['processes']} process(es) of `bench/compare`: on a shared VM the whole machine's speed",
+            "can change by up to 1.7x from one minute to the next, every contender alike (see",
+            "performance-analysis.md), so no single process decides.",
             "jemalloc, mimalloc and tcmalloc are loaded with `dlopen(RTLD_LOCAL)` and called through their own",
             "entry points, so none of them replaces the process's malloc (glibc's, which GLib, APR and talloc use).",
             "", f"Machine: {raw['cpus']} CPUs ({raw['cpu']}), Linux {raw['kernel']}. "
