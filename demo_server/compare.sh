@@ -2,10 +2,13 @@
 # Side by side: the demo server with libmemkit buffers vs plain malloc/free, same
 # load generator settings, 1 and 2 server threads, in one run; then resident memory
 # of the memkit build over 10 million messages. Prints markdown for
-# docs/demo_server.md. Each figure is the median of 5 runs, the two builds
-# alternating; besides messages/s and p99 it reports the server's CPU time per
-# message (user + system, from /proc), which the load generator's share of the
-# cores does not blur. Usage: demo_server/compare.sh [seconds-per-run]
+# docs/demo_server.md. The two builds run in 7 adjacent pairs; each figure is the
+# median of the 7 runs, and the ratio is the median of the 7 pairs' ratios (a pair
+# runs within seconds, so a shared VM's speed changing from one minute to the next
+# moves both of its runs alike), with how many pairs the memkit build won. Besides
+# messages/s and p99 it reports the server's CPU time per message (user + system,
+# from /proc), which the load generator's share of the cores does not blur.
+# Usage: demo_server/compare.sh [seconds-per-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-10}"
@@ -38,20 +41,28 @@ measure() { # measure BINARY THREADS -> "msgs/s p99_us server_cpu_us_per_msg"
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "Load: loadgen ${load[*]}"
 echo
-echo "| server threads | memkit msgs/s | malloc msgs/s | ratio | memkit p99 (us) | malloc p99 (us) | memkit server CPU (us/msg) | malloc server CPU (us/msg) |"
+echo "| server threads | memkit msgs/s | malloc msgs/s | ratio (pairs won) | memkit p99 (us) | malloc p99 (us) | memkit server CPU (us/msg) | malloc server CPU (us/msg) |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-median() { sort -g | sed -n 3p; }
+pairs=7
+median() { sort -g | sed -n "$(( (pairs + 1) / 2 ))p"; }
 for threads in 1 2; do
     : > "$work/memkit.txt"; : > "$work/malloc.txt"
-    for _ in 1 2 3 4 5; do
-        measure "$work/server_memkit" "$threads" >> "$work/memkit.txt"
-        measure "$work/server_malloc" "$threads" >> "$work/malloc.txt"
+    for pair in $(seq "$pairs"); do # the order alternates too, so neither build always runs first
+        if (( pair % 2 )); then
+            measure "$work/server_memkit" "$threads" >> "$work/memkit.txt"
+            measure "$work/server_malloc" "$threads" >> "$work/malloc.txt"
+        else
+            measure "$work/server_malloc" "$threads" >> "$work/malloc.txt"
+            measure "$work/server_memkit" "$threads" >> "$work/memkit.txt"
+        fi
     done
     mk_rate=$(awk '{print $1}' "$work/memkit.txt" | median); mk_p99=$(awk '{print $2}' "$work/memkit.txt" | median)
     ml_rate=$(awk '{print $1}' "$work/malloc.txt" | median); ml_p99=$(awk '{print $2}' "$work/malloc.txt" | median)
     mk_cpu=$(awk '{print $3}' "$work/memkit.txt" | median); ml_cpu=$(awk '{print $3}' "$work/malloc.txt" | median)
-    ratio=$(awk -v a="$mk_rate" -v b="$ml_rate" 'BEGIN { printf "%.2f", a / b }')
-    echo "| $threads | $mk_rate | $ml_rate | $ratio | $mk_p99 | $ml_p99 | $mk_cpu | $ml_cpu |"
+    paste -d' ' "$work/memkit.txt" "$work/malloc.txt" | awk '{ printf "%.4f\n", $1 / $4 }' > "$work/ratios.txt"
+    ratio=$(median < "$work/ratios.txt" | awk '{ printf "%.2f", $1 }')
+    won=$(awk '$1 >= 1' "$work/ratios.txt" | wc -l)
+    echo "| $threads | $mk_rate | $ml_rate | $ratio ($won of $pairs) | $mk_p99 | $ml_p99 | $mk_cpu | $ml_cpu |"
 done
 
 echo
