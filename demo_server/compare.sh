@@ -38,7 +38,7 @@ measure() { # measure BINARY THREADS -> "msgs/s p99_us server_cpu_us_per_msg"
          END { printf "%s %s %.2f\n", m, p, ticks / hz / (m * seconds) * 1e6 }' "$work/load.txt"
 }
 
-echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') model $(grep -m1 -P '^model\t' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "Load: loadgen ${load[*]}"
 echo
 echo "| server threads | memkit msgs/s | malloc msgs/s | ratio (pairs won) | memkit p99 (us) | malloc p99 (us) | memkit server CPU (us/msg) | malloc server CPU (us/msg) |"
