@@ -18,16 +18,16 @@ def merge(runs):
     whichever process made them."""
     merged = dict(runs[0], cases=[], memory=[], rounds=sum(r["rounds"] for r in runs), processes=len(runs),
                   load_after=runs[-1]["load_after"])
-    rounds = {}
+    pooled = {}  # (group, contender) -> its case in merged, rounds appended
     for run in runs:
         for c in run["cases"]:
             key = (c["group"], c["contender"])
-            if key not in rounds:
-                rounds[key] = dict(c, ns=[])
-                merged["cases"].append(rounds[key])
-            if rounds[key]["ops"] != c["ops"]:
-                sys.exit(f"report.py: {key} ran {c['ops']} and {rounds[key]['ops']} operations per round")
-            rounds[key]["ns"] += c["ns"]
+            if key not in pooled:
+                pooled[key] = dict(c, ns=[])
+                merged["cases"].append(pooled[key])
+            if pooled[key]["ops"] != c["ops"]:
+                sys.exit(f"report.py: {key} ran {c['ops']} and {pooled[key]['ops']} operations per round")
+            pooled[key]["ns"] += c["ns"]
         merged["memory"] += run["memory"]
         merged["missing_peers"] = sorted(set(merged["missing_peers"]) | set(run["missing_peers"]))
     return merged

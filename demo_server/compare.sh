@@ -38,7 +38,8 @@ measure() { # measure BINARY THREADS -> "msgs/s p99_us server_cpu_us_per_msg"
          END { printf "%s %s %.2f\n", m, p, ticks / hz / (m * seconds) * 1e6 }' "$work/load.txt"
 }
 
-echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') model $(grep -m1 -P '^model\t' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(awk -F': ' '/^model name/ && !n { n = $2 } /^cpu family/ && !f { f = $2 } /^model\t/ && !m { m = $2 }
+                  END { printf "%s, family %s model %s", n, f, m }' /proc/cpuinfo)"
 echo "Load: loadgen ${load[*]}"
 echo
 echo "| server threads | memkit msgs/s | malloc msgs/s | ratio (pairs won) | memkit p99 (us) | malloc p99 (us) | memkit server CPU (us/msg) | malloc server CPU (us/msg) |"
@@ -48,13 +49,9 @@ median() { sort -g | sed -n "$(( (pairs + 1) / 2 ))p"; }
 for threads in 1 2; do
     : > "$work/memkit.txt"; : > "$work/malloc.txt"
     for pair in $(seq "$pairs"); do # the order alternates too, so neither build always runs first
-        if (( pair % 2 )); then
-            measure "$work/server_memkit" "$threads" >> "$work/memkit.txt"
-            measure "$work/server_malloc" "$threads" >> "$work/malloc.txt"
-        else
-            measure "$work/server_malloc" "$threads" >> "$work/malloc.txt"
-            measure "$work/server_memkit" "$threads" >> "$work/memkit.txt"
-        fi
+        order=(memkit malloc)
+        (( pair % 2 )) || order=(malloc memkit)
+        for build in "${order[@]}"; do measure "$work/server_$build" "$threads" >> "$work/$build.txt"; done
     done
     mk_rate=$(awk '{print $1}' "$work/memkit.txt" | median); mk_p99=$(awk '{print $2}' "$work/memkit.txt" | median)
     ml_rate=$(awk '{print $1}' "$work/malloc.txt" | median); ml_p99=$(awk '{print $2}' "$work/malloc.txt" | median)
