@@ -33,6 +33,9 @@
 
 #define mem__likely(x) __builtin_expect(!!(x), 1)
 #define mem__unlikely(x) __builtin_expect(!!(x), 0)
+/* Starts loading the line at `address` for a write soon. Any address will do, NULL
+ * included: a prefetch never faults. */
+#define mem__prefetch_for_write(address) __builtin_prefetch((address), 1)
 /* For the few hot-path helpers the compiler would otherwise call out of line. */
 #define mem__always_inline inline __attribute__((always_inline))
 #define mem__noinline __attribute__((noinline))

@@ -75,6 +75,10 @@ void mem__remote_collect(mem__cache* cache) {
         unsigned tag = (unsigned)(list & MEM__REMOTE_TAGS);
         void* item = (void*)(list & ~(uintptr_t)MEM__REMOTE_TAGS);
         uintptr_t next = get_link(item, tag);
+        /* The items were last written on other threads, and each is written here
+         * (a block's free-list link, a carrier's fields): start moving the next one's
+         * line while this one is processed. */
+        mem__prefetch_for_write((const void*)(next & ~(uintptr_t)MEM__REMOTE_TAGS));
         if (tag == MEM__REMOTE_BLOCK) {
             MemoryContainer* c = item;
             mem__cache_put(cache, mem__page_of(c), c);
