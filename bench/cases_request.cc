@@ -11,7 +11,10 @@
 //   bump + wipe:      the floor: bump allocation inline from one buffer, one memset of
 //                     the used bytes at the end; "in 2 KiB pieces" wipes as libmemkit's
 //                     release does (memset calls of at most 2 KiB, which glibc serves
-//                     with its vector loop instead of `rep stosb`).
+//                     with its vector loop instead of `rep stosb`); "no wipe" is the
+//                     allocations alone, and libmemkit's "acquire + release alone"
+//                     a request that allocates nothing: what the wipe and the request
+//                     arena's own calls cost.
 #include <apr_pools.h>
 #include <talloc.h>
 
@@ -96,8 +99,12 @@ void TallocRequest() {
     talloc_free(request);
 }
 
+// How the floor gives its used bytes back: one memset, memsets of at most 2 KiB, or no
+// wipe at all (what the wipe costs, against the other two).
+enum class FloorWipe { kOneMemset, kPieces, kNone };
+
 // The floor: bump allocation inline from one buffer, then its used bytes wiped.
-template <bool kPieces>
+template <FloorWipe kWipe>
 uint64_t BumpFloor(uint64_t ops) {
     const size_t* sizes = RequestSizes();
     alignas(64) static char buffer[64 * 1024];
@@ -109,13 +116,13 @@ uint64_t BumpFloor(uint64_t ops) {
             p[0] = static_cast<char>(i);
             Keep(p);
         }
-        if (kPieces) {
+        if (kWipe == FloorWipe::kPieces) {
             volatile size_t piece_size = 2048;  // a constant would become `rep stosq`
             size_t piece = piece_size;
             size_t at = 0;
             for (; used - at > piece; at += piece) std::memset(buffer + at, 0, piece);
             std::memset(buffer + at, 0, used - at);
-        } else {
+        } else if (kWipe == FloorWipe::kOneMemset) {
             std::memset(buffer, 0, used);
         }
         Clobber();
@@ -148,8 +155,16 @@ void AddRequestCases(std::vector<Case>* cases, const std::vector<MallocApi>& pee
                               mem_request_arena_release(arena);
                           });
                       }});
-    cases->push_back({group, "bump + wipe (floor)", ops, BumpFloor<false>});
-    cases->push_back({group, "bump + wipe in 2 KiB pieces", ops, BumpFloor<true>});
+    cases->push_back({group, "libmemkit acquire + release alone", ops, [](uint64_t n) {
+                          return Timed(n, [] {
+                              MemoryArena* arena = mem_request_arena_acquire();
+                              Keep(arena);
+                              mem_request_arena_release(arena);
+                          });
+                      }});
+    cases->push_back({group, "bump + wipe (floor)", ops, BumpFloor<FloorWipe::kOneMemset>});
+    cases->push_back({group, "bump + wipe in 2 KiB pieces", ops, BumpFloor<FloorWipe::kPieces>});
+    cases->push_back({group, "bump, no wipe", ops, BumpFloor<FloorWipe::kNone>});
     cases->push_back({group, "APR pool", ops, [](uint64_t n) { return Timed(n, [] { AprRequest<false>(AprPool()); }); }});
     cases->push_back(
         {group, "APR pool + wipe", ops, [](uint64_t n) { return Timed(n, [] { AprRequest<true>(AprPool()); }); }});

@@ -151,9 +151,11 @@ def request_section(rep):
             "talloc: a `talloc_pool` of 16 KiB per request. malloc peers: 32 malloc / free. \"+ wipe\": a memset of",
             "each block before it is given back (what libmemkit does). Floor: bump allocation inline from one buffer",
             "and one memset of the used bytes; \"in 2 KiB pieces\": the same floor wiping as libmemkit's release does,",
-            "in memset calls of at most 2 KiB (glibc's vector loop instead of `rep stosb`; see performance-analysis.md).",
-            "ns per request.", "")
-    names = ["libmemkit", "bump + wipe (floor)", "bump + wipe in 2 KiB pieces", "APR pool", "APR pool + wipe", "talloc pool", "talloc pool + wipe"]
+            "in memset calls of at most 2 KiB (glibc's vector loop instead of `rep stosb`; see performance-analysis.md);",
+            "\"no wipe\": the floor's allocations alone. libmemkit's \"acquire + release alone\": a request that",
+            "allocates nothing. ns per request.", "")
+    names = ["libmemkit", "libmemkit acquire + release alone", "bump + wipe (floor)", "bump + wipe in 2 KiB pieces",
+             "bump, no wipe", "APR pool", "APR pool + wipe", "talloc pool", "talloc pool + wipe"]
     names += [n for p in PEERS for n in (p, p + " + wipe")]
     mk = r.get(group, "libmemkit")
     rep.table(["contender", "ns", "libmemkit / contender"],
