@@ -66,11 +66,6 @@ static size_t current_used(const MemoryArena* arena) {
  * or closes (a chunk's `used` is exact only for chunks other than the current one). */
 static void close_current(MemoryArena* arena) { arena->current->used = current_used(arena); }
 
-void mem__arena_open(MemoryArena* arena) {
-    const mem__arena_chunk* chunk = arena->current;
-    arena->window.end = MEM__TRACKING ? arena->window.next : (unsigned char*)chunk->data + chunk->capacity;
-}
-
 /* Makes `chunk` (a fresh or rewound one: nothing handed out) the current chunk. */
 static void move_to(MemoryArena* arena, mem__arena_chunk* chunk) {
     close_current(arena);
@@ -250,12 +245,13 @@ char* mem_arena_strdup(MemoryArena* arena, const char* text) {
     return copy;
 }
 
-void mem__arena_rewind(MemoryArena* arena, size_t keep_bytes) {
-    close_current(arena);
-    mem__arena_chunk* first = arena->first;
+/* mem__arena_rewind's rare case, an arena that grew past its first chunk: wipes the
+ * later chunks, keeps them while the total stays within `keep_bytes`, frees the rest.
+ * Returns the bytes kept, the first chunk's included. Out of line, so that the common
+ * case saves no registers for it. */
+static mem__noinline size_t rewind_later_chunks(mem__arena_chunk* first, size_t keep_bytes) {
     size_t kept = first->capacity;
     mem__arena_chunk** link = &first->next;
-    chunk_wipe(first);
     while (*link != NULL) {
         mem__arena_chunk* chunk = *link;
         if (kept + chunk->capacity <= keep_bytes) {
@@ -267,9 +263,19 @@ void mem__arena_rewind(MemoryArena* arena, size_t keep_bytes) {
             chunk_free(chunk);
         }
     }
-    arena->current = first;
+    return kept;
+}
+
+void mem__arena_rewind(MemoryArena* arena, size_t keep_bytes) {
+    close_current(arena);
+    mem__arena_chunk* first = arena->first;
+    chunk_wipe(first);
+    /* One chunk (a request's common case): it is the current one and all the capacity. */
+    if (mem__unlikely(first->next != NULL)) {
+        arena->total_capacity = rewind_later_chunks(first, keep_bytes);
+        arena->current = first;
+    }
     arena->window.next = arena->window.end = first->data;
-    arena->total_capacity = kept;
 }
 
 void mem__arena_free(MemoryArena* arena) {

@@ -562,7 +562,10 @@ bool mem__rcu_in_read_section(void);
 MemoryArena* mem__arena_check(const MemoryArena* arena);
 MemoryArena* mem__arena_new(size_t first_chunk_size);
 /* Opens a live arena's window on its current chunk's free space (the inline path's). */
-void mem__arena_open(MemoryArena* arena);
+static inline void mem__arena_open(MemoryArena* arena) {
+    const mem__arena_chunk* chunk = arena->current;
+    arena->window.end = MEM__TRACKING ? arena->window.next : (unsigned char*)chunk->data + chunk->capacity;
+}
 /* Wipes what was used; keeps chunks while their total stays within `keep_bytes` (the
  * first chunk always), frees the rest. Leaves the window closed at the first chunk's
  * start: mem__arena_open it when the arena is live again. */
