@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes docs/performance.md (and two plots) from bench/compare's JSON: the median
 of every case over the rounds of every run given, ratios to libmemkit (each the median
-of the ratios round by round), and each goal of the issues with its verdict. Usage: report.py RESULTS.json [MORE.json ...] DOCS_DIR
-(each file one process of bench/compare, all of the same workloads and scale)."""
+of the ratios round by round), and each goal of the issues with its verdict.
+Usage: report.py RESULTS.json [MORE.json ...] DOCS_DIR (each file one process of
+bench/compare, all of the same workloads and scale)."""
 import json
 import os
 import statistics

@@ -329,8 +329,8 @@ static inline void* mem__object_pop(mem__object_kind* kind, mem__object_heap* he
         heap->tail = NULL;
     }
     heap->length--;
-    /* The next pop reads `next`'s link and writes the handle made of it. A FIFO's head
-     * was last touched at least MEM_HANDLE_QUARANTINE destroys ago, out of the
+    /* The next pop reads `next`'s link and the object made of it is written. A FIFO's
+     * head was last touched at least MEM_HANDLE_QUARANTINE destroys ago, out of the
      * first-level cache when the thread's objects are many: load its line now, while
      * the caller works, so that the next create does not wait for it. */
     mem__prefetch_for_write(next);
