@@ -329,6 +329,21 @@ void mem__cache_counts_add(mem__cache_counts* sum, const mem__cache_counts* part
 
 /* ---- remote.c: references and blocks handed back to a cache by other threads */
 enum { MEM__REMOTE_BLOCK = 0, MEM__REMOTE_CARRIER = 1, MEM__REMOTE_RECORD = 2, MEM__REMOTE_TAGS = 7 };
+/* A remote list's entry is an item's address with its tag in the low bits (items are
+ * at least 8-byte aligned); 0 ends the list. */
+static inline unsigned mem__remote_tag(uintptr_t entry) { return (unsigned)(entry & MEM__REMOTE_TAGS); }
+static inline void* mem__remote_item(uintptr_t entry) { return (void*)(entry & ~(uintptr_t)MEM__REMOTE_TAGS); }
+/* The entry after `item` (tagged `tag`): each kind keeps its link in its own field. */
+static inline uintptr_t mem__remote_link(const void* item, unsigned tag) {
+    switch (tag) {
+    case MEM__REMOTE_BLOCK:
+        return (uintptr_t)((const MemoryContainer*)item)->serial;
+    case MEM__REMOTE_CARRIER:
+        return (uintptr_t)((const MemoryPointer*)item)->generation;
+    default:
+        return (uintptr_t)((const mem__carried_ref*)item)->link;
+    }
+}
 /* Pushes a tagged item on `cache`'s remote list; when the cache's thread has exited,
  * collects the list itself (freezing the cache). Never inside a section. */
 void mem__remote_push(mem__cache* cache, void* item, unsigned tag);

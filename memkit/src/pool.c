@@ -65,15 +65,13 @@ bool mem_pool_init(MemoryPool* pool, size_t capacity) {
 static void drop_remote_items(mem__cache* cache) {
     uintptr_t list = mem__atomic_exchange_seq_cst(&cache->remote, (uintptr_t)0);
     while (list != 0) {
-        unsigned tag = (unsigned)(list & MEM__REMOTE_TAGS);
-        void* item = (void*)(list & ~(uintptr_t)MEM__REMOTE_TAGS);
-        if (tag == MEM__REMOTE_BLOCK) {
-            list = (uintptr_t)((MemoryContainer*)item)->serial;
-        } else if (tag == MEM__REMOTE_CARRIER) {
-            list = (uintptr_t)((MemoryPointer*)item)->generation;
+        unsigned tag = mem__remote_tag(list);
+        void* item = mem__remote_item(list);
+        list = mem__remote_link(item, tag);
+        /* A block goes with its page. */
+        if (tag == MEM__REMOTE_CARRIER) {
             mem__handle_free(item);
-        } else {
-            list = (uintptr_t)((mem__carried_ref*)item)->link;
+        } else if (tag == MEM__REMOTE_RECORD) {
             mem__sys_free(item);
         }
     }

@@ -26,17 +26,6 @@ static void set_link(void* item, unsigned tag, uintptr_t next) {
     }
 }
 
-static uintptr_t get_link(const void* item, unsigned tag) {
-    switch (tag) {
-    case MEM__REMOTE_BLOCK:
-        return (uintptr_t)((const MemoryContainer*)item)->serial;
-    case MEM__REMOTE_CARRIER:
-        return (uintptr_t)((const MemoryPointer*)item)->generation;
-    default:
-        return (uintptr_t)((const mem__carried_ref*)item)->link;
-    }
-}
-
 /* Collects for a cache whose thread has exited, and gives its spare pages back. */
 static void collect_for_exited_owner(mem__cache* cache) {
     struct mem__pool_state* st = mem__atomic_load_acquire(&cache->pool);
@@ -72,13 +61,13 @@ void mem__remote_collect(mem__cache* cache) {
      * collection must follow its store of `abandoned` (Dekker, see above). */
     uintptr_t list = mem__atomic_exchange_seq_cst(&cache->remote, (uintptr_t)0);
     while (list != 0) {
-        unsigned tag = (unsigned)(list & MEM__REMOTE_TAGS);
-        void* item = (void*)(list & ~(uintptr_t)MEM__REMOTE_TAGS);
-        uintptr_t next = get_link(item, tag);
+        unsigned tag = mem__remote_tag(list);
+        void* item = mem__remote_item(list);
+        uintptr_t next = mem__remote_link(item, tag);
         /* The items were last written on other threads, and each is written here
          * (a block's free-list link, a carrier's fields): start moving the next one's
          * line while this one is processed. */
-        mem__prefetch_for_write((const void*)(next & ~(uintptr_t)MEM__REMOTE_TAGS));
+        mem__prefetch_for_write(mem__remote_item(next));
         if (tag == MEM__REMOTE_BLOCK) {
             MemoryContainer* c = item;
             mem__cache_put(cache, mem__page_of(c), c);
