@@ -41,11 +41,9 @@ class Results:
             with open(path) as f:
                 runs.append(json.load(f))
         self.raw = merge(runs)
-        self.ns = {}  # (group, contender) -> median ns per operation
-        self.rounds = {}  # (group, contender) -> ns per operation of each round, in run order
-        for c in self.raw["cases"]:
-            self.ns[(c["group"], c["contender"])] = statistics.median(c["ns"]) / c["ops"]
-            self.rounds[(c["group"], c["contender"])] = [ns / c["ops"] for ns in c["ns"]]
+        # (group, contender) -> ns per operation of each round, in run order; and its median
+        self.rounds = {(c["group"], c["contender"]): [ns / c["ops"] for ns in c["ns"]] for c in self.raw["cases"]}
+        self.ns = {key: statistics.median(rounds) for key, rounds in self.rounds.items()}
         self.memory = {(m["workload"], m["contender"]): m["figures"] for m in self.raw["memory"]}
 
     def get(self, group, contender):
@@ -56,7 +54,10 @@ class Results:
         one index, which ran back to back. This VM's speed changes by up to 1.7x from one
         minute to the next for every contender alike; a ratio within a round cancels
         that, where a ratio of two medians can compare rounds of different speeds."""
-        return statistics.median(x / y for x, y in zip(self.rounds[(group, a)], self.rounds[(group, b)]))
+        ra, rb = self.rounds[(group, a)], self.rounds[(group, b)]
+        if len(ra) != len(rb):
+            sys.exit(f"report.py: {group}: {a} ran {len(ra)} rounds and {b} {len(rb)}, which cannot be paired")
+        return statistics.median(x / y for x, y in zip(ra, rb))
 
     def contenders(self, group):
         return [c for (g, c) in self.ns if g == group]
