@@ -12,11 +12,13 @@ cd "$(dirname "$0")/.."
 bash third_party/install_packages.sh || exit 1
 passed=0
 failed=0
+timings=() # "label N s" per step, printed at the end
 log=$(mktemp)
 # run LABEL COMMAND...: a `bazel test` counts each test target; anything else
 # counts as one check that passes when it exits 0.
 run() {
     local label="$1"; shift
+    local started=$SECONDS
     echo "=== $label: $*"
     "$@" 2>&1 | tee "$log" | grep -E "^//.*(PASSED|FAILED|TIMEOUT|NO STATUS)|^(ERROR|FAIL)|Executed|^(ok|PASS)"
     local status=${PIPESTATUS[0]}
@@ -35,6 +37,7 @@ run() {
     fi
     passed=$((passed + p))
     failed=$((failed + f))
+    timings+=("$label $((SECONDS - started)) s")
 }
 consumer() { (cd examples/consumer && bazel test //... && bazel run //:handler_demo; s=$?; bazel shutdown; exit $s); }
 run default bazel test //...
@@ -52,5 +55,6 @@ run fuzz bash fuzz/run.sh 45 15
 run valgrind bash tests/valgrind.sh
 run coverage bash tests/coverage.sh
 rm -f "$log"
+echo "time per step: ${timings[*]/%/;} total $SECONDS s"
 echo "tests: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
