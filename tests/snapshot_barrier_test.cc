@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "memkit.h"
+#include "test_support.h"
 
 namespace {
 
@@ -36,6 +37,11 @@ bool Fail(const char* what) {
 // left waiting would otherwise find the traffic over). The snapshotter sees between kOwners * kLive and kOwners * (kLive + 2) live
 // containers, and validate finds nothing wrong. True when everything held.
 bool RunTrafficWithSnapshots() {
+    // Valgrind runs one thread at a time, so every snapshot keeps the owners waiting
+    // and spaces the next one out by 39 times its length (freeze.c): there, a tenth of
+    // the rounds and three snapshots, all memcheck's findings need.
+    const int rounds = RUNNING_ON_VALGRIND ? kRounds / 10 : kRounds;
+    const long overlap = RUNNING_ON_VALGRIND ? 3 : kOverlap;
     MemoryPool pool;
     if (!mem_pool_init(&pool, 64)) return Fail("init");
     std::atomic<int> running{kOwners};
@@ -52,7 +58,7 @@ bool RunTrafficWithSnapshots() {
                     ok = Fail("allocate");
                 mine.push_back(p);
             }
-            for (int round = 0; (round < kRounds || snapshots < kOverlap) && ok; round++) {
+            for (int round = 0; (round < rounds || snapshots < overlap) && ok; round++) {
                 size_t at = static_cast<size_t>(round) % mine.size();
                 MemoryPointer* copy = mem_pointer_share(mine[at], "copy");
                 unsigned char* data = copy != nullptr ? static_cast<unsigned char*>(mem_pointer_write(copy, &pool)) : nullptr;
@@ -93,7 +99,7 @@ bool RunTrafficWithSnapshots() {
     MemPoolStats s;
     if (!mem_pool_stats(&pool, &s) || s.live_containers != 0) ok = Fail("containers left");
     if (!mem_pool_validate(&pool)) ok = Fail("validate at the end");
-    if (snapshots < kOverlap) ok = Fail("too few snapshots overlapped the traffic");
+    if (snapshots < overlap) ok = Fail("too few snapshots overlapped the traffic");
     mem_pool_dump_to(&pool, stderr, true);  // names the barrier in use
     mem_pool_destroy(&pool);
     return ok;
