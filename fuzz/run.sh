@@ -4,7 +4,9 @@
 # corpus: api_fuzzer from fuzz/corpus, malloc_fuzzer from fuzz/malloc_corpus (copied:
 # the committed corpora are not modified; what a run finds is left in
 # build/fuzz/grown-<corpus>, to merge with -merge=1 when worthwhile). Each target
-# gets the seconds given.
+# gets the seconds given. The builds run side by side, and so do the two targets' runs
+# when the cores allow (2 x JOBS at most the number of cores), each target's output
+# printed whole.
 # Usage: fuzz/run.sh [SECONDS_THREADSAFE] [SECONDS_NOTHREADS] [JOBS]   (default 45 15 1)
 # A long run (docs/security.md): fuzz/run.sh 900 0 2  -> 30 CPU-minutes.
 set -euo pipefail
@@ -16,10 +18,14 @@ mkdir -p "$out"
 read -ra library_flags <<<"$(sh memkit/cflags.sh)"
 flags=("${library_flags[@]}" -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -Imemkit/include)
+builds=()
 for target in api_fuzzer malloc_fuzzer; do
-    clang "${flags[@]}" memkit/src/*.c "fuzz/$target.c" -lurcu-bp -lurcu-common -pthread -o "$out/$target"
-    clang "${flags[@]}" -DMEM_THREAD_SAFE=0 memkit/src/*.c "fuzz/$target.c" -o "$out/${target}_nothreads"
+    clang "${flags[@]}" memkit/src/*.c "fuzz/$target.c" -lurcu-bp -lurcu-common -pthread -o "$out/$target" &
+    builds+=($!)
+    clang "${flags[@]}" -DMEM_THREAD_SAFE=0 memkit/src/*.c "fuzz/$target.c" -o "$out/${target}_nothreads" &
+    builds+=($!)
 done
+for pid in "${builds[@]}"; do wait "$pid"; done # set -e: a failed build stops here
 export ASAN_OPTIONS="allocator_may_return_null=1:detect_leaks=1:malloc_limit_mb=4096"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 fuzz() { # fuzz BINARY SECONDS SEED_CORPUS
@@ -40,7 +46,20 @@ fuzz() { # fuzz BINARY SECONDS SEED_CORPUS
     if [[ $status -ne 0 ]]; then echo "FAIL: $(basename "$1") found a problem (see $out)"; return 1; fi
     echo "ok: $(basename "$1") ran $2 s without a finding"
 }
-fuzz "$out/api_fuzzer" "$seconds" fuzz/corpus
-fuzz "$out/api_fuzzer_nothreads" "$seconds_nothreads" fuzz/corpus
-fuzz "$out/malloc_fuzzer" "$seconds" fuzz/malloc_corpus
-fuzz "$out/malloc_fuzzer_nothreads" "$seconds_nothreads" fuzz/malloc_corpus
+# fuzz_target NAME CORPUS: both variants of one target, one after the other.
+fuzz_target() {
+    fuzz "$out/$1" "$seconds" "$2" && fuzz "$out/${1}_nothreads" "$seconds_nothreads" "$2"
+}
+if ((2 * jobs <= $(nproc))); then
+    fuzz_target api_fuzzer fuzz/corpus > "$out/api.out" 2>&1 &
+    api=$!
+    fuzz_target malloc_fuzzer fuzz/malloc_corpus > "$out/malloc.out" 2>&1 &
+    malloc=$!
+    status=0
+    wait "$api" || status=1
+    wait "$malloc" || status=1
+    cat "$out/api.out" "$out/malloc.out"
+    exit "$status"
+fi
+fuzz_target api_fuzzer fuzz/corpus
+fuzz_target malloc_fuzzer fuzz/malloc_corpus
