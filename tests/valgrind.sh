@@ -9,8 +9,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 targets=(//tests:all //stress:stress //examples:all)
-if ! bazel build --config=valgrind "${targets[@]}" >/dev/null 2>&1; then
-    bazel build --config=valgrind "${targets[@]}" 2>&1 | grep -E "error|ERROR" | head -20
+if ! build_log=$(bazel build --config=valgrind "${targets[@]}" 2>&1); then
+    grep -E "error|ERROR" <<<"$build_log" | head -20
     echo "FAIL: the valgrind build did not complete (stale binaries would be checked instead)"
     exit 1
 fi
