@@ -384,6 +384,44 @@ TEST_F(Malloc, BlocksFreedOnAnotherThreadAreReusedByTheirOwner) {
     for (void* p : again) mem_free(p);
 }
 
+// Random replacement leaves each page one free block at a time, so allocations keep
+// taking a page's last free block (which moves the page to the full ones) and frees
+// keep giving a full page a block back (which queues it again). Validation checks that
+// every queued page has a block to hand out and every full page none, and the counts.
+TEST_F(Malloc, RandomReplacementKeepsThePageListsExact) {
+    constexpr int kLive = 1000;
+    const int kOps = RUNNING_ON_VALGRIND ? 20000 : 400000;
+    std::vector<unsigned char*> live(kLive);
+    uint64_t seed = 88172645463325252ull;
+    auto next = [&seed] {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        return seed;
+    };
+    auto size_of = [](uint64_t r) { return 16 + static_cast<size_t>(r % 497); };
+    for (unsigned char*& p : live) {
+        size_t size = size_of(next());
+        p = static_cast<unsigned char*>(mem_pool_malloc(&pool_, size));
+        ASSERT_NE(nullptr, p);
+        memset(p, 0x5A, size);
+    }
+    for (int op = 0; op < kOps; op++) {
+        uint64_t r = next();
+        unsigned char*& slot = live[r % kLive];
+        mem_free(slot);
+        size_t size = size_of(r >> 20);
+        slot = static_cast<unsigned char*>(mem_pool_malloc(&pool_, size));
+        ASSERT_NE(nullptr, slot);
+        ASSERT_EQ(0, slot[0]) << "a block handed out again was not wiped";
+        memset(slot, 0x5A, size);
+        if (op % (kOps / 4) == 0) ASSERT_TRUE(mem_pool_validate(&pool_)) << "after " << op << " replacements";
+    }
+    EXPECT_TRUE(mem_pool_validate(&pool_));
+    EXPECT_EQ(static_cast<size_t>(kLive), Stats(&pool_).live_containers);
+    for (unsigned char* p : live) mem_free(p);
+}
+
 TEST_F(Malloc, ProducerConsumerOverMillionsStaysBounded) {
     if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build";
     const int kObjects = RUNNING_ON_VALGRIND ? 100000 : 2000000;

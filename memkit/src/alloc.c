@@ -57,6 +57,14 @@ static MemoryContainer* obtain_from_pool(struct mem__pool_state* st, unsigned cl
 
 MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls, size_t size, mem__birth birth,
                                        bool* local) {
+    /* The common reason to be here: the queued page's last free block, whose taking
+     * moves the page to the full ones (every allocation does when a page gets one
+     * block back at a time, as under random replacement). */
+    MemoryContainer* last = mem__container_take_inline(st, cls, size, birth, true);
+    if (last != NULL) {
+        *local = birth == MEM__BIRTH_OWNED;
+        return last;
+    }
     /* A budget of 0 keeps no orphan anywhere: each container gets a page of its own,
      * freed when it is released. */
     bool single = mem__atomic_load_relaxed(&st->orphan_budget) == 0;

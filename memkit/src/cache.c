@@ -138,8 +138,7 @@ void mem__cache_relist(mem__cache* cache, mem__page* page) {
     }
     unsigned cls = page->size_class;
     if (page->list == MEM__LIST_FULL) {
-        mem__page_list_remove(&cache->full, page);
-        mem__page_list_push(&cache->queue[cls], page, MEM__LIST_QUEUE);
+        mem__cache_unfull(cache, page);
     }
     /* An empty page stays the class's page while it is the only one queued; others
      * wait among the empty pages, for any class of their size (but not while a

@@ -128,22 +128,29 @@ static inline MemoryContainer* mem__page_take(mem__cache* cache, mem__page* page
     return c;
 }
 
-/* mem__page_take's common case, which calls nothing: a free block of `page`, a page
- * of small class `cls`, when the page keeps another to hand out (so it stays queued);
- * else NULL, and nothing taken (mem__cache_take does the rest). Tracking builds
- * carve first: NULL while they can. */
-static inline MemoryContainer* mem__page_take_free(mem__cache* cache, mem__page* page, unsigned cls) {
+/* mem__page_take's common case: a free block of `page`, a queued page of small class
+ * `cls`. NULL, and nothing taken, when the page has no free block, or (unless
+ * `take_last`) when the block is its last to hand out: taking that one moves the page
+ * off its queue (mem__cache_page_full), a call that the allocation paths which call
+ * nothing leave to mem__container_obtain. Tracking builds carve first: NULL while
+ * they can. */
+static mem__always_inline MemoryContainer* mem__page_take_free(mem__cache* cache, mem__page* page, unsigned cls,
+                                                               bool take_last) {
     MemoryContainer* c = page->free;
     if (mem__unlikely(c == NULL)) {
         return NULL;
     }
     bool uncarved = page->carved < page->block_count;
-    if (mem__unlikely((MEM__TRACKING && uncarved) || (c->serial == 0 && !uncarved))) {
+    bool last = c->serial == 0 && !uncarved;
+    if (mem__unlikely((MEM__TRACKING && uncarved) || (last && !take_last))) {
         return NULL;
     }
     mem__free_pop(page);
     cache->counts.taken[cls]++; /* as mem__page_count_take, for a small class */
     page->used++;
+    if (last) {
+        mem__cache_page_full(cache, page); /* queued pages always have a block */
+    }
     return c;
 }
 
@@ -191,6 +198,12 @@ static mem__always_inline void mem__cache_revive(mem__cache* cache, mem__page* p
     mem__assert(mem__reads_zero(c->data, size));
 }
 
+/* A full page with a block to hand out again goes back on its class's queue. */
+static inline void mem__cache_unfull(mem__cache* cache, mem__page* page) {
+    mem__page_list_remove(&cache->full, page);
+    mem__page_list_push(&cache->queue[page->size_class], page, MEM__LIST_QUEUE);
+}
+
 /* Gives a released, wiped block back to its page's free list. True when the page must
  * move to another list (mem__cache_relist): it was full, is large, or is empty with
  * others queued. */
@@ -226,10 +239,16 @@ static inline bool mem__cache_put(mem__cache* cache, mem__page* page, MemoryCont
 }
 
 /* Gives `c`, released and wiped, back to `page` of `cache` inside the owner's section
- * `section`, then leaves it: inline unless the page moves (alloc.c). */
+ * `section`, then leaves it: inline unless the page moves elsewhere than from the full
+ * pages back to its queue (alloc.c). */
 static inline void mem__owner_put_and_leave(mem__thread_state* ts, mem__section section, mem__cache* cache,
                                             mem__page* page, MemoryContainer* c) {
     if (mem__likely(!mem__cache_put_block(cache, page, c))) {
+        mem__owner_leave(ts, section);
+        return;
+    }
+    if (page->list == MEM__LIST_FULL && page->used != 0) {
+        mem__cache_unfull(cache, page); /* the common move: no spare page made */
         mem__owner_leave(ts, section);
         return;
     }
@@ -353,14 +372,15 @@ static inline void mem__object_push(mem__object_kind* kind, mem__object_heap* he
 
 /* ---- containers: the calling thread's cache, inline; everything else in alloc.c */
 
-/* The inline part of mem__container_new, which calls nothing: a container of class
- * `cls` (for `size` bytes, born as `birth` says) from a free block of a queued page
- * of the calling thread's cache for `st`; NULL when the call needs
- * mem__container_obtain (no thread state yet, another pool's cache used last, a
- * large class, a pool that keeps no orphans, no serials left, a snapshot holding the
- * cache, no queued page of the class, a block to carve or the page's last one). */
+/* The inline part of mem__container_new: a container of class `cls` (for `size`
+ * bytes, born as `birth` says) from a free block of a queued page of the calling
+ * thread's cache for `st`; NULL when the call needs mem__container_obtain (no thread
+ * state yet, another pool's cache used last, a large class, a pool that keeps no
+ * orphans, no serials left, a snapshot holding the cache, no queued page of the
+ * class, a block to carve, or the page's last one unless `take_last`). It calls
+ * nothing, and needs no stack frame, unless `take_last`. */
 static mem__always_inline MemoryContainer* mem__container_take_inline(struct mem__pool_state* st, unsigned cls,
-                                                                      size_t size, mem__birth birth) {
+                                                                      size_t size, mem__birth birth, bool take_last) {
     mem__thread_state* ts = mem__current_state;
     if (mem__unlikely(ts == NULL || !mem__class_is_small(cls) || mem__atomic_load_relaxed(&st->orphan_budget) == 0)) {
         return NULL;
@@ -376,7 +396,7 @@ static mem__always_inline MemoryContainer* mem__container_take_inline(struct mem
         return NULL;
     }
     mem__page* page = cache->queue[cls];
-    MemoryContainer* c = mem__likely(page != NULL) ? mem__page_take_free(cache, page, cls) : NULL;
+    MemoryContainer* c = mem__likely(page != NULL) ? mem__page_take_free(cache, page, cls, take_last) : NULL;
     if (mem__likely(c != NULL)) {
         mem__cache_revive(cache, page, c, size, ts->index, birth);
     }
@@ -389,7 +409,7 @@ static mem__always_inline MemoryContainer* mem__container_take_inline(struct mem
  * has a queued page of the class. */
 static mem__always_inline MemoryContainer* mem__container_new(struct mem__pool_state* st, unsigned cls, size_t size,
                                                               mem__birth birth, bool* local) {
-    MemoryContainer* c = mem__container_take_inline(st, cls, size, birth);
+    MemoryContainer* c = mem__container_take_inline(st, cls, size, birth, false);
     if (mem__likely(c != NULL)) {
         *local = birth == MEM__BIRTH_OWNED;
         return c;

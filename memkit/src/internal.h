@@ -151,9 +151,30 @@ MemoryContainer* mem__page_block(const mem__page* page, uint32_t index);
 MemoryContainer* mem__page_carve(mem__page* page);
 /* Wipes what live blocks hold, releases the id and frees the allocation. */
 void mem__page_free(mem__page* page);
-/* Doubly linked page lists (queue, full, empty, large live). */
-void mem__page_list_push(mem__page** head, mem__page* page, uint8_t list);
-void mem__page_list_remove(mem__page** head, mem__page* page);
+/* Doubly linked page lists (queue, full, empty, large live); inline, as every page
+ * that fills up or gets a block back moves between two of them. */
+static inline void mem__page_list_push(mem__page** head, mem__page* page, uint8_t list) {
+    page->prev = NULL;
+    page->next = *head;
+    if (*head != NULL) {
+        (*head)->prev = page;
+    }
+    *head = page;
+    page->list = list;
+}
+
+static inline void mem__page_list_remove(mem__page** head, mem__page* page) {
+    if (page->prev != NULL) {
+        page->prev->next = page->next;
+    } else {
+        *head = page->next;
+    }
+    if (page->next != NULL) {
+        page->next->prev = page->prev;
+    }
+    page->next = page->prev = NULL;
+    page->list = MEM__LIST_NONE;
+}
 
 /* ---- bins.c: pages by size class with a bitmap (guarded by the caller) */
 void mem__bins_push(mem__page_bins* bins, mem__page* page);

@@ -123,7 +123,7 @@ static mem__always_inline void* block_new(struct mem__pool_state* st, size_t siz
         capacity = mem__class_capacity(cls);
     }
     size_t held = MEM__TRACKING ? (size != 0 ? size : 1) : capacity;
-    MemoryContainer* c = mem__container_take_inline(st, cls, held, MEM__BIRTH_BLOCK);
+    MemoryContainer* c = mem__container_take_inline(st, cls, held, MEM__BIRTH_BLOCK, false);
     return mem__likely(c != NULL) ? c->data : block_obtain(st, cls, held);
 }
 

@@ -82,8 +82,15 @@ size_t mem__block_stride(unsigned size_class) {
     return mem__align_up(MEM__CONTAINER_HEADER + capacity + MEM__REDZONE, alignment);
 }
 
-/* Bytes from the start of a page's allocation to its first block, at most. */
-static size_t header_room(void) { return mem__align_up(sizeof(mem__page), 16) + FIRST_DATA_ALIGNMENT; }
+/* Bytes from the start of a page's allocation to its first block, at most: the page
+ * header starts on a cache line (types.h), up to that far into an allocation the
+ * system allocator aligns for any standard type. */
+#define PAGE_HEADER_ALIGNMENT _Alignof(mem__page)
+#define SYSTEM_ALIGNMENT _Alignof(max_align_t)
+static size_t header_room(void) {
+    size_t lead = PAGE_HEADER_ALIGNMENT > SYSTEM_ALIGNMENT ? PAGE_HEADER_ALIGNMENT - SYSTEM_ALIGNMENT : 0;
+    return lead + sizeof(mem__page) + FIRST_DATA_ALIGNMENT;
+}
 
 size_t mem__page_bytes_for(unsigned size_class, bool single) {
     size_t stride = mem__block_stride(size_class);
@@ -132,7 +139,7 @@ mem__page* mem__page_new(struct mem__pool_state* st, unsigned size_class, bool s
     if (raw == NULL) {
         return NULL;
     }
-    mem__page* page = raw; /* the system allocator aligns for any standard type */
+    mem__page* page = (mem__page*)mem__align_up((uintptr_t)raw, PAGE_HEADER_ALIGNMENT);
     memset(page, 0, sizeof *page);
     page->raw = raw;
     page->bytes = bytes;
@@ -194,27 +201,4 @@ void mem__page_free(mem__page* page) {
     mem__track_allow(raw, page->bytes);
     page->magic = 0;
     mem__sys_free(raw);
-}
-
-void mem__page_list_push(mem__page** head, mem__page* page, uint8_t list) {
-    page->prev = NULL;
-    page->next = *head;
-    if (*head != NULL) {
-        (*head)->prev = page;
-    }
-    *head = page;
-    page->list = list;
-}
-
-void mem__page_list_remove(mem__page** head, mem__page* page) {
-    if (page->prev != NULL) {
-        page->prev->next = page->next;
-    } else {
-        *head = page->next;
-    }
-    if (page->next != NULL) {
-        page->next->prev = page->prev;
-    }
-    page->next = page->prev = NULL;
-    page->list = MEM__LIST_NONE;
 }

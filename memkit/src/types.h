@@ -122,31 +122,32 @@ struct mem__cache;
 struct mem__pool_state;
 
 typedef struct mem__page {
-    /* Fixed while the page belongs to a cache: read by the threads that hand its
-     * blocks back. */
-    uint32_t magic;
+    /* First cache line: fixed while the page belongs to a cache, read by every thread
+     * that hands one of its blocks back (mem_free checks a block against them). */
+    _Alignas(64) uint32_t magic;
     uint32_t id;                  /* index in the page table (page.c) */
     struct mem__pool_state* pool;
     mem__atomic(struct mem__cache*) cache; /* the owning cache (snapshots read it) */
     unsigned char* blocks;        /* first block */
-    void* raw;                    /* the system allocation */
-    size_t bytes;                 /* size of the system allocation */
     size_t stride;                /* bytes from one block to the next */
+    uint32_t block_count;         /* blocks the page holds */
+    uint8_t size_class;
     size_t capacity;              /* payload bytes of each block (its class capacity) */
-    /* The owner's, changed by every allocation and release: on other cache lines. */
-    MEM__LINE_GAP(gap);
-    MemoryContainer* free;        /* free blocks (FIFO in tracking builds) */
+    void* raw;                    /* the system allocation */
+    /* Second line: the owner's, changed by every allocation and release, so a release
+     * on the owner's thread touches these two lines of the page and no more. */
+    _Alignas(64) MemoryContainer* free; /* free blocks (FIFO in tracking builds) */
     MemoryContainer* free_tail;   /* tracking builds only (FIFO) */
     struct mem__page* next;       /* links of the list the page is on */
     struct mem__page* prev;
-    uint32_t block_count;         /* blocks the page holds */
     uint32_t carved;              /* blocks handed out at least once */
     uint32_t used;                /* live blocks, including those on a remote list */
     uint32_t registry_index;
     uint32_t custody;             /* free blocks a validation has set aside */
-    uint8_t size_class;
     uint8_t list;                 /* enum mem__page_list */
+    size_t bytes;                 /* size of the system allocation */
 } mem__page;
+_Static_assert(sizeof(mem__page) == 128, "a page's header is two cache lines");
 
 /* Lists of pages by size class with a bitmap of the non-empty ones (bins.c). */
 typedef struct mem__page_bins {
