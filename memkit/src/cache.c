@@ -151,11 +151,6 @@ void mem__cache_relist(mem__cache* cache, mem__page* page) {
     }
 }
 
-void mem__cache_page_full(mem__cache* cache, mem__page* page) {
-    mem__page_list_remove(&cache->queue[page->size_class], page);
-    mem__page_list_push(&cache->full, page, MEM__LIST_FULL);
-}
-
 void mem__cache_install(mem__cache* cache, mem__page* page) {
     /* Release: a thread that reads the page's cache to hand a block back sees the
      * cache as it was when the page joined it. */

@@ -128,6 +128,19 @@ static inline MemoryContainer* mem__page_take(mem__cache* cache, mem__page* page
     return c;
 }
 
+/* After a take left the page with nothing to hand out: off its class's queue, among
+ * the full pages. */
+static inline void mem__cache_page_full(mem__cache* cache, mem__page* page) {
+    mem__page_list_remove(&cache->queue[page->size_class], page);
+    mem__page_list_push(&cache->full, page, MEM__LIST_FULL);
+}
+
+/* A full page with a block to hand out again goes back on its class's queue. */
+static inline void mem__cache_unfull(mem__cache* cache, mem__page* page) {
+    mem__page_list_remove(&cache->full, page);
+    mem__page_list_push(&cache->queue[page->size_class], page, MEM__LIST_QUEUE);
+}
+
 /* mem__page_take's common case: a free block of `page`, a queued page of small class
  * `cls`. NULL, and nothing taken, when the page has no free block, or (unless
  * `take_last`) when the block is its last to hand out: taking that one moves the page
@@ -196,12 +209,6 @@ static mem__always_inline void mem__cache_revive(mem__cache* cache, mem__page* p
     mem__atomic_store_relaxed(&c->state, (uint8_t)(birth == MEM__BIRTH_BLOCK ? MEM__STATE_BLOCK : MEM__STATE_LIVE));
     mem__track_allow(c->data, size); /* zero: carved zeroed, or wiped when released */
     mem__assert(mem__reads_zero(c->data, size));
-}
-
-/* A full page with a block to hand out again goes back on its class's queue. */
-static inline void mem__cache_unfull(mem__cache* cache, mem__page* page) {
-    mem__page_list_remove(&cache->full, page);
-    mem__page_list_push(&cache->queue[page->size_class], page, MEM__LIST_QUEUE);
 }
 
 /* Gives a released, wiped block back to its page's free list. True when the page must

@@ -330,8 +330,6 @@ MemoryContainer* mem__cache_take_slow(mem__cache* cache, unsigned cls);
 MemoryContainer* mem__cache_take_from(mem__cache* cache, mem__page* page);
 /* After a put: moves the page to the list its state now calls for. */
 void mem__cache_relist(mem__cache* cache, mem__page* page);
-/* After a take left the page with nothing to hand out. */
-void mem__cache_page_full(mem__cache* cache, mem__page* page);
 /* Takes `page` (from the pool, empty or fresh) into the cache, ready to hand out. */
 void mem__cache_install(mem__cache* cache, mem__page* page);
 /* Takes an empty page into the cache's spares (empty pages, released large ones). */
