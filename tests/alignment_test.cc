@@ -6,6 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
 #include <vector>
 
 #include "memkit.h"
@@ -72,6 +76,87 @@ TEST(Alignment, ArenaAllocations) {
     ASSERT_NE(nullptr, request);
     for (int i = 0; i < 100; i++) EXPECT_TRUE(Aligned(mem_arena_alloc(request, static_cast<size_t>(i) * 7 + 1)));
     EXPECT_TRUE(mem_request_arena_release(request));
+}
+
+// A system allocator that breaks the contract of mem_set_allocator (memory aligned for
+// any standard type): every block it returns is 8 bytes past a 16-byte boundary. A
+// page puts its header on a cache line, up to 63 bytes into its allocation; the
+// blocks must still be aligned and end inside it (AddressSanitizer reports a write
+// past it), and the pool must validate.
+class OffByEightAllocator {
+  public:
+    static void* Alloc(void*, size_t size) {
+        unsigned char* raw = static_cast<unsigned char*>(std::malloc(size + 8));
+        if (raw == nullptr) return nullptr;
+        if (reinterpret_cast<uintptr_t>(raw) % 16 == 8) {  // keep the block 8 past a boundary
+            std::free(raw);
+            raw = static_cast<unsigned char*>(std::aligned_alloc(16, (size + 8 + 15) / 16 * 16));
+            if (raw == nullptr) return nullptr;
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        blocks_[raw + 8] = Block{raw, size};
+        return raw + 8;
+    }
+    static void* Realloc(void* context, void* block, size_t size) {
+        if (block == nullptr) return Alloc(context, size);
+        size_t old_size;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            auto it = blocks_.find(block);
+            if (it == blocks_.end()) return std::realloc(block, size);  // from before the test
+            old_size = it->second.size;
+        }
+        void* fresh = Alloc(context, size);
+        if (fresh == nullptr) return nullptr;
+        std::memcpy(fresh, block, old_size < size ? old_size : size);
+        Free(context, block);
+        return fresh;
+    }
+    static void Free(void*, void* block) {
+        if (block == nullptr) return;
+        std::unique_lock<std::mutex> lock(mutex_);
+        auto it = blocks_.find(block);
+        if (it == blocks_.end()) {
+            lock.unlock();
+            std::free(block);  // allocated before the test installed this allocator
+            return;
+        }
+        void* raw = it->second.raw;
+        blocks_.erase(it);
+        lock.unlock();
+        std::free(raw);
+    }
+  private:
+    struct Block {
+        unsigned char* raw;
+        size_t size;
+    };
+    static std::mutex mutex_;
+    static std::map<void*, Block> blocks_;
+};
+std::mutex OffByEightAllocator::mutex_;
+std::map<void*, OffByEightAllocator::Block> OffByEightAllocator::blocks_;
+
+TEST(Alignment, PagesFitAllocationsAlignedToLessThanALine) {
+    MemAllocator allocator = {OffByEightAllocator::Alloc, OffByEightAllocator::Realloc, OffByEightAllocator::Free,
+                              nullptr};
+    ASSERT_TRUE(mem_set_allocator(&allocator));
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 16));
+    std::vector<void*> blocks;
+    for (size_t size = 1; size <= (size_t{1} << 20); size = size * 5 / 4 + 1) {
+        for (int copy = 0; copy < 3; copy++) {
+            unsigned char* p = static_cast<unsigned char*>(mem_pool_malloc(&pool, size));
+            ASSERT_NE(nullptr, p) << size;
+            EXPECT_TRUE(Aligned(p)) << size;
+            std::memset(p, 0xC3, mem_usable_size(p));  // every usable byte, up to the page's end
+            blocks.push_back(p);
+        }
+    }
+    EXPECT_TRUE(mem_pool_validate(&pool));
+    for (void* p : blocks) mem_free(p);
+    mem_pool_destroy(&pool);
+    EXPECT_TRUE(mem_set_allocator(nullptr));
 }
 
 }  // namespace

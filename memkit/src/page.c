@@ -83,14 +83,11 @@ size_t mem__block_stride(unsigned size_class) {
 }
 
 /* Bytes from the start of a page's allocation to its first block, at most: the page
- * header starts on a cache line (types.h), up to that far into an allocation the
- * system allocator aligns for any standard type. */
+ * header starts on a cache line (types.h), up to a line's width into the allocation
+ * (whatever the system allocator's alignment), then come the header and the first
+ * block's header, its data on a line of its own. */
 #define PAGE_HEADER_ALIGNMENT _Alignof(mem__page)
-#define SYSTEM_ALIGNMENT _Alignof(max_align_t)
-static size_t header_room(void) {
-    size_t lead = PAGE_HEADER_ALIGNMENT > SYSTEM_ALIGNMENT ? PAGE_HEADER_ALIGNMENT - SYSTEM_ALIGNMENT : 0;
-    return lead + sizeof(mem__page) + FIRST_DATA_ALIGNMENT;
-}
+static size_t header_room(void) { return (PAGE_HEADER_ALIGNMENT - 1) + sizeof(mem__page) + FIRST_DATA_ALIGNMENT; }
 
 size_t mem__page_bytes_for(unsigned size_class, bool single) {
     size_t stride = mem__block_stride(size_class);
