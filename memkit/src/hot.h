@@ -143,10 +143,10 @@ static inline void mem__cache_unfull(mem__cache* cache, mem__page* page) {
 
 /* mem__page_take's common case: a free block of `page`, a queued page of small class
  * `cls`. NULL, and nothing taken, when the page has no free block, or (unless
- * `take_last`) when the block is its last to hand out: taking that one moves the page
- * off its queue (mem__cache_page_full), a call that the allocation paths which call
- * nothing leave to mem__container_obtain. Tracking builds carve first: NULL while
- * they can. */
+ * `take_last`) when the block is its last to hand out: taking that one also moves the
+ * page off its queue (mem__cache_page_full), code that would make the inline
+ * allocation paths save registers on every call, so they leave it to
+ * mem__container_obtain. Tracking builds carve first: NULL while they can. */
 static mem__always_inline MemoryContainer* mem__page_take_free(mem__cache* cache, mem__page* page, unsigned cls,
                                                                bool take_last) {
     MemoryContainer* c = page->free;
@@ -385,7 +385,7 @@ static inline void mem__object_push(mem__object_kind* kind, mem__object_heap* he
  * state yet, another pool's cache used last, a large class, a pool that keeps no
  * orphans, no serials left, a snapshot holding the cache, no queued page of the
  * class, a block to carve, or the page's last one unless `take_last`). It calls
- * nothing, and needs no stack frame, unless `take_last`. */
+ * nothing, and without `take_last` needs no stack frame. */
 static mem__always_inline MemoryContainer* mem__container_take_inline(struct mem__pool_state* st, unsigned cls,
                                                                       size_t size, mem__birth birth, bool take_last) {
     mem__thread_state* ts = mem__current_state;
