@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -392,25 +393,19 @@ TEST_F(Malloc, RandomReplacementKeepsThePageListsExact) {
     constexpr int kLive = 1000;
     const int kOps = RUNNING_ON_VALGRIND ? 20000 : 400000;
     std::vector<unsigned char*> live(kLive);
-    uint64_t seed = 88172645463325252ull;
-    auto next = [&seed] {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        return seed;
-    };
-    auto size_of = [](uint64_t r) { return 16 + static_cast<size_t>(r % 497); };
+    std::mt19937 rng(88172645);
+    std::uniform_int_distribution<size_t> size_of(16, 512);
+    std::uniform_int_distribution<int> slot_of(0, kLive - 1);
     for (unsigned char*& p : live) {
-        size_t size = size_of(next());
+        size_t size = size_of(rng);
         p = static_cast<unsigned char*>(mem_pool_malloc(&pool_, size));
         ASSERT_NE(nullptr, p);
         memset(p, 0x5A, size);
     }
     for (int op = 0; op < kOps; op++) {
-        uint64_t r = next();
-        unsigned char*& slot = live[r % kLive];
+        unsigned char*& slot = live[slot_of(rng)];
         mem_free(slot);
-        size_t size = size_of(r >> 20);
+        size_t size = size_of(rng);
         slot = static_cast<unsigned char*>(mem_pool_malloc(&pool_, size));
         ASSERT_NE(nullptr, slot);
         ASSERT_EQ(0, slot[0]) << "a block handed out again was not wiped";
