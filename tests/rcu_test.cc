@@ -133,6 +133,38 @@ TEST(Rcu, ErrorsAreDefined) {
     mem_pool_destroy(&pool);
 }
 
+// Regression: an unlock without a matching lock left liburcu's read-side section
+// counter below zero (SIGSEGV in urcu_bp_read_unlock on a thread that had never
+// locked). It is now refused with MEM_ERR_NOT_IN_READ_SECTION, and a later lock and
+// unlock still work.
+TEST(Rcu, UnlockWithoutALockIsRefused) {
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 4));
+    MemoryPointer* p = mem_pointer_create("p", 4);
+    ASSERT_TRUE(mem_pointer_publish(p, "abc", 4, &pool));
+    memkit_test::LogCapture log;
+    std::thread([&] {  // a thread that never entered a section
+        mem_clear_error();
+        mem_pointer_read_unlock(p);
+        EXPECT_EQ(MEM_ERR_NOT_IN_READ_SECTION, mem_last_error());
+    }).join();
+    EXPECT_TRUE(log.Contains("mem_pointer_read_unlock without a matching mem_pointer_read_lock"));
+    size_t size = 0;
+    ASSERT_NE(nullptr, mem_pointer_read_lock(p, &size));
+    ASSERT_NE(nullptr, mem_pointer_read_lock(p, nullptr));  // sections nest
+    mem_pointer_read_unlock(p);
+    mem_pointer_read_unlock(p);
+    mem_clear_error();
+    mem_pointer_read_unlock(p);  // one more than taken
+    EXPECT_EQ(MEM_ERR_NOT_IN_READ_SECTION, mem_last_error());
+    mem_rcu_barrier();  // would refuse (MEM_ERR_IN_READ_SECTION) if a section were still open
+    EXPECT_EQ(MEM_ERR_NOT_IN_READ_SECTION, mem_last_error());
+    EXPECT_STREQ("abc", static_cast<const char*>(mem_pointer_read_lock(p, nullptr)));
+    mem_pointer_read_unlock(p);
+    EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+    mem_pool_destroy(&pool);
+}
+
 // Regression (issue 11): releases deferred by publish ran on liburcu's call_rcu thread,
 // which got per-pool caches that were never used again, so every replaced version
 // stranded there and the publisher kept making new containers.

@@ -426,6 +426,31 @@ TEST(ThreadCache, CrossThreadReleasesReturnToTheOwner) {
     mem_pool_destroy(&pool);
 }
 
+// Regression: a handle destroyed on another thread hands its reference back to the
+// owner's remote list; a pool destroyed before the owner collected it reported that
+// container as a leak ("held by a release in flight") although nothing held it.
+TEST(ThreadCache, PoolDestroyCountsReleasesInFlightAsReleased) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build";
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 16));
+    MemoryPointer* released = mem_pointer_create("released elsewhere", 64);
+    ASSERT_TRUE(mem_pointer_allocate(released, 64, &pool));
+    MemoryPointer* kept = mem_pointer_create("still held", 64);
+    ASSERT_TRUE(mem_pointer_allocate(kept, 64, &pool));
+    MemoryPointer* kept_share = mem_pointer_share(kept, "share dropped elsewhere");
+    ASSERT_NE(nullptr, kept_share);
+    std::thread([&] {
+        EXPECT_TRUE(mem_pointer_destroy(released, &pool));
+        EXPECT_TRUE(mem_pointer_destroy(kept_share, &pool));
+    }).join();
+    memkit_test::LogCapture log;
+    mem_pool_destroy(&pool);  // `kept` is a real leak; the other container is not
+    EXPECT_TRUE(log.Contains("pool destroyed with live containers: 1 live container(s), 64 bytes"));
+    EXPECT_TRUE(log.Contains("held by \"still held\""));
+    EXPECT_FALSE(log.Contains("release in flight"));
+    EXPECT_TRUE(mem_pointer_destroy(kept, &pool));  // its pool is gone: the handle still goes
+}
+
 // Regression (issue 11): handles destroyed on a thread that never creates any piled up
 // in that thread's quarantine, so a producer/consumer pair grew without bound.
 TEST(ThreadCache, ProducerConsumerMemoryStaysBounded) {

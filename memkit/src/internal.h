@@ -582,9 +582,10 @@ mem__rcu_record* mem__rcu_record_new(void);
 /* Drops `c`'s reference (counted by its owner when `local`) once every read-side
  * section running now has ended; takes `record`. */
 void mem__rcu_defer(mem__rcu_record* record, struct mem__pool_state* st, MemoryContainer* c, bool local);
-/* An RCU read-side section (nests); no-ops in the single-threaded build. */
+/* An RCU read-side section (nests; only counted in the single-threaded build). Leaving
+ * returns false, and leaves nothing, when the thread is in no section. */
 void mem__rcu_read_enter(void);
-void mem__rcu_read_leave(void);
+bool mem__rcu_read_leave(void);
 /* Drops `ptr`'s reference to `c` after a grace period (published pointers). False with
  * MEM_ERR_OUT_OF_MEMORY when that cannot be arranged without waiting on the caller. */
 bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st, MemoryContainer* c);

@@ -159,7 +159,7 @@ static MemoryContainer* share_reference(mem__thread_state* ts, const MemoryPoint
     mem__rcu_read_enter();
     c = mem__atomic_load_acquire(&src->container);
     bool added = mem__ref_add(c, local);
-    mem__rcu_read_leave();
+    (void)mem__rcu_read_leave();
     return added ? c : NULL;
 }
 

@@ -99,6 +99,22 @@ static void detach_caches(struct mem__pool_state* st) {
     st->caches = NULL;
 }
 
+/* Every cache of `st` frozen at once, briefly (under the snapshot mutex), with what
+ * other threads handed back collected: a container released anywhere counts as
+ * released. thaw_all ends it. */
+static void freeze_all_and_collect(struct mem__pool_state* st) {
+    mem__mutex_lock(&st->snapshot_mutex);
+    mem__snapshot_freeze_all(st);
+    for (mem__cache* cache = st->caches; cache != NULL; cache = cache->next_in_pool) {
+        mem__remote_collect(cache);
+    }
+}
+
+static void thaw_all(struct mem__pool_state* st) {
+    mem__snapshot_thaw_all(st);
+    mem__mutex_unlock(&st->snapshot_mutex);
+}
+
 void mem_pool_destroy(MemoryPool* pool) {
     struct mem__pool_state* st = mem__pool_state_of(pool);
     if (st == NULL) {
@@ -112,6 +128,10 @@ void mem_pool_destroy(MemoryPool* pool) {
     if (mem__atomic_load_relaxed(&st->rcu_used) && !mem__rcu_wait_for_releases()) {
         return; /* called inside a read-side section: the error says so */
     }
+    /* A reference dropped on another thread waits on its owner's remote list until
+     * the owner collects it: not a leak. */
+    freeze_all_and_collect(st);
+    thaw_all(st);
     mem__report_live(st, MEM_LOG_WARNING, "destroyed with live containers");
     /* Before its locks: fork's handler takes the live set's lock, then each live
      * pool's (fork.c). */
@@ -213,12 +233,8 @@ bool mem_pool_stats(MemoryPool* pool, MemPoolStats* stats) {
         return false;
     }
     mem__cache_counts all = {0}, cached = {0};
-    mem__mutex_lock(&st->snapshot_mutex);
-    /* Every cache at once, briefly: collect what other threads handed back, so a
-     * container released anywhere counts as released, then read the counters. */
-    mem__snapshot_freeze_all(st);
+    freeze_all_and_collect(st);
     for (mem__cache* cache = st->caches; cache != NULL; cache = cache->next_in_pool) {
-        mem__remote_collect(cache);
         mem__cache_counts_add(&cached, &cache->counts);
     }
     all = cached;
@@ -240,7 +256,6 @@ bool mem_pool_stats(MemoryPool* pool, MemPoolStats* stats) {
         .lock_acquisitions = st->lock_acquisitions,
         .orphans_freed = st->orphans_freed,
     };
-    mem__snapshot_thaw_all(st);
-    mem__mutex_unlock(&st->snapshot_mutex);
+    thaw_all(st);
     return true;
 }

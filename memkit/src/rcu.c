@@ -113,9 +113,15 @@ bool mem__rcu_wait_for_releases(void) {
 
 void mem__rcu_read_enter(void) { rcu_read_lock(); }
 
-void mem__rcu_read_leave(void) {
+bool mem__rcu_read_leave(void) {
+    /* liburcu keeps no guard: one unlock too many drives the thread's nesting count
+     * below zero (or, on a thread that never locked, dereferences its unset reader). */
+    if (mem__unlikely(!rcu_read_ongoing())) {
+        return false;
+    }
     tsan_reader_done();
     rcu_read_unlock();
+    return true;
 }
 
 #endif
@@ -124,7 +130,7 @@ const void* mem_pointer_read_lock(const MemoryPointer* ptr, size_t* size) {
     mem__rcu_read_enter();
     const MemoryContainer* c = mem__container_of(ptr);
     if (c == NULL) {
-        mem__rcu_read_leave();
+        (void)mem__rcu_read_leave();
         return NULL;
     }
     if (size != NULL) {
@@ -135,7 +141,10 @@ const void* mem_pointer_read_lock(const MemoryPointer* ptr, size_t* size) {
 
 void mem_pointer_read_unlock(const MemoryPointer* ptr) {
     (void)ptr;
-    mem__rcu_read_leave();
+    if (!mem__rcu_read_leave()) {
+        mem__set_error(MEM_ERR_NOT_IN_READ_SECTION);
+        mem__log(MEM_LOG_WARNING, "mem_pointer_read_unlock without a matching mem_pointer_read_lock: refused");
+    }
 }
 
 bool mem_pointer_publish(MemoryPointer* ptr, const void* data, size_t size, MemoryPool* pool) {

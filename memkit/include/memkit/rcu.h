@@ -29,7 +29,9 @@ extern "C" {
  * pool was destroyed. Any thread; `ptr` must not be destroyed while readers use it. */
 MEM_API const void* mem_pointer_read_lock(const MemoryPointer* ptr, size_t* size);
 
-/* Leaves the section entered by the matching mem_pointer_read_lock. */
+/* Leaves the section entered by the matching mem_pointer_read_lock. Without one (the
+ * thread is in no section) nothing is left: MEM_ERR_NOT_IN_READ_SECTION and a warning
+ * in the log. Any thread: the one that took the lock. */
 MEM_API void mem_pointer_read_unlock(const MemoryPointer* ptr);
 
 /* Copies `size` bytes of `data` into a fresh container from `pool` and makes it
