@@ -93,7 +93,9 @@ MEM_API MEM_ATTR_NODISCARD MEM_ATTR_ALLOC_SIZE(2) void* mem_realloc(void* block,
  * thread, any pool. NULL does nothing. A pointer that is not a live block (freed
  * already, an interior pointer, a container's data) is refused with
  * MEM_ERR_INVALID_POINTER and a warning in the log, and nothing is freed; errno is
- * left alone. (A second free of a block from mem_aligned_alloc aligned beyond 32
+ * left alone. The check reads the 32 bytes before `block`: for a pointer from another
+ * allocator that read is out of bounds (AddressSanitizer reports it; it faults if
+ * those bytes are unmapped). (A second free of a block from mem_aligned_alloc aligned beyond 32
  * bytes reads its released payload first: AddressSanitizer and valgrind report
  * that.) A block of a destroyed pool is gone with its pool: freeing it is a use after
  * free the library cannot answer (AddressSanitizer and valgrind see it). */
