@@ -325,8 +325,18 @@ static void op_publish(Input* in) {
     }
 }
 
+/* An unlock with no section to leave is refused and leaves the thread's sections as
+ * they were. */
+static void unlock_too_many(const MemoryPointer* ptr) {
+    mem_clear_error();
+    mem_pointer_read_unlock(ptr);
+    CHECK(mem_last_error() == MEM_ERR_NOT_IN_READ_SECTION);
+}
+
 static void op_read(Input* in) {
-    Slot* s = &slots[take8(in) % SLOTS];
+    unsigned choice = take8(in);
+    Slot* s = &slots[choice % SLOTS];
+    bool unbalanced = (choice / SLOTS) % 2 != 0; /* a bit the slot number leaves unused */
     if (s->ptr == NULL) {
         return;
     }
@@ -334,10 +344,16 @@ static void op_read(Input* in) {
     const unsigned char* data = mem_pointer_read_lock(s->ptr, &size);
     if (s->content == NULL) {
         CHECK(data == NULL && mem_last_error() == MEM_ERR_NOT_ALLOCATED);
+        if (unbalanced) {
+            unlock_too_many(s->ptr); /* the failed lock entered no section */
+        }
         return;
     }
     CHECK(data != NULL && size == s->content->size && memcmp(data, s->content->bytes, size) == 0);
     mem_pointer_read_unlock(s->ptr);
+    if (unbalanced) {
+        unlock_too_many(s->ptr);
+    }
 }
 
 static void op_arena_create(Input* in) {
