@@ -474,32 +474,7 @@ TEST_F(Malloc, ProducerConsumerOverMillionsStaysBounded) {
 }
 
 #if MEM_THREAD_SAFE
-// Forks `rounds` children one after another while the caller's threads keep working;
-// each child runs `child` and exits with its answer. Under valgrind it leaves through
-// exec: the busy threads' memory is reachable only from their stacks, which the child
-// does not have, so valgrind's leak check of the child would report it. A child that
-// hangs is stopped by its alarm. Stops at the first child that fails (the caller's
-// threads still get joined).
-void ExpectForkedChildrenSucceed(int rounds, const std::function<bool()>& child) {
-    for (int round = 0; round < rounds; round++) {
-        pid_t pid = fork();
-        ASSERT_NE(-1, pid);
-        if (pid == 0) {
-            alarm(10);
-            bool ok = child();
-            if (RUNNING_ON_VALGRIND) {
-                execl("/bin/sh", "sh", "-c", ok ? "exit 0" : "exit 1", static_cast<char*>(nullptr));
-            }
-            _exit(ok ? 0 : 1);
-        }
-        int status = 0;
-        bool waited = waitpid(pid, &status, 0) == pid;
-        bool passed = waited && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        EXPECT_TRUE(passed) << "round " << round
-                            << (waited && WIFSIGNALED(status) ? ": the child hung (stopped by its alarm)" : "");
-        if (!passed) return;
-    }
-}
+using memkit_test::ExpectForkedChildrenSucceed;
 
 TEST(MallocFork, TheChildKeepsAllocatingWhileOtherThreadsHoldLocks) {
 #ifdef MEMKIT_TEST_ASAN

@@ -6,8 +6,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -161,6 +163,94 @@ TEST(Rcu, UnlockWithoutALockIsRefused) {
     EXPECT_EQ(MEM_ERR_NOT_IN_READ_SECTION, mem_last_error());
     EXPECT_STREQ("abc", static_cast<const char*>(mem_pointer_read_lock(p, nullptr)));
     mem_pointer_read_unlock(p);
+    EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+    mem_pool_destroy(&pool);
+}
+
+// Regression: liburcu-bp leaves fork to its user, and nothing called its fork
+// functions. A forked child inherited the call_rcu worker's queue without the worker,
+// so its first wait for deferred releases (mem_rcu_barrier here; mem_pool_destroy of a
+// pool that published) never ended, and the reader slot of a thread that sat in a
+// read-side section at the fork would have held every grace period of the child.
+TEST(Rcu, AForkedChildPublishesAndWaitsForReleases) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: no grace periods";
+#ifdef MEMKIT_TEST_TSAN
+    GTEST_SKIP() << "ThreadSanitizer stops a child of a threaded process that starts a thread (liburcu's worker)";
+#endif
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 4));
+    MemoryPointer* p = mem_pointer_create("config", 4);
+    ASSERT_TRUE(mem_pointer_publish(p, "v1", 3, &pool));
+    ASSERT_TRUE(mem_pointer_publish(p, "v2", 3, &pool));  // a deferred release: the worker runs
+    mem_rcu_barrier();
+    std::mutex mutex;
+    std::condition_variable changed;
+    bool in_section = false, leave = false;
+    std::thread reader([&] {  // inside a read-side section across every fork below
+        const void* data = mem_pointer_read_lock(p, nullptr);
+        EXPECT_NE(nullptr, data);
+        std::unique_lock<std::mutex> lock(mutex);
+        in_section = true;
+        changed.notify_all();
+        changed.wait(lock, [&] { return leave; });
+        lock.unlock();
+        mem_pointer_read_unlock(p);
+    });
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        changed.wait(lock, [&] { return in_section; });
+    }
+    memkit_test::ExpectForkedChildrenSucceed(3, [&] {
+        bool ok = mem_pointer_publish(p, "v3", 3, &pool);  // v2 released after a grace period
+        mem_rcu_barrier();
+        const char* data = static_cast<const char*>(mem_pointer_read_lock(p, nullptr));
+        ok = ok && data != nullptr && strcmp(data, "v3") == 0;
+        mem_pointer_read_unlock(p);
+        ok = ok && mem_pointer_destroy(p, &pool);
+        mem_pool_destroy(&pool);  // waits for the release of v3
+        return ok;
+    });
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        leave = true;
+    }
+    changed.notify_all();
+    reader.join();
+    EXPECT_STREQ("v2", static_cast<const char*>(mem_pointer_read_lock(p, nullptr)));
+    mem_pointer_read_unlock(p);
+    EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+    mem_pool_destroy(&pool);
+}
+
+// A thread that forks inside its own read-side section cannot pause liburcu's worker
+// (it may be waiting for that section), so its child has no worker: waiting for
+// releases there is refused, not endless.
+TEST(Rcu, AChildForkedInsideAReadSectionRefusesToWait) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: no grace periods";
+#ifdef MEMKIT_TEST_TSAN
+    GTEST_SKIP() << "ThreadSanitizer stops a child of a threaded process that starts a thread";
+#endif
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 4));
+    MemoryPointer* p = mem_pointer_create("config", 4);
+    ASSERT_TRUE(mem_pointer_publish(p, "v1", 3, &pool));
+    ASSERT_TRUE(mem_pointer_publish(p, "v2", 3, &pool));
+    mem_rcu_barrier();
+    ASSERT_NE(nullptr, mem_pointer_read_lock(p, nullptr));
+    memkit_test::LogCapture log;
+    memkit_test::ExpectForkedChildrenSucceed(1, [&] {
+        mem_pointer_read_unlock(p);
+        bool ok = mem_pointer_publish(p, "v3", 3, &pool);  // v2's release is queued, never run
+        mem_clear_error();
+        mem_rcu_barrier();
+        ok = ok && mem_last_error() == MEM_ERR_IN_READ_SECTION;
+        mem_clear_error();
+        mem_pool_destroy(&pool);
+        ok = ok && mem_last_error() == MEM_ERR_IN_READ_SECTION && mem_pool_validate(&pool);
+        return ok && log.Contains("forked inside a read-side section");
+    });
+    mem_pointer_read_unlock(p);
+    mem_rcu_barrier();  // the parent is unaffected
     EXPECT_TRUE(mem_pointer_destroy(p, &pool));
     mem_pool_destroy(&pool);
 }

@@ -1,12 +1,18 @@
 /*
  * test_support.h - shared test fixtures: a counting / failing system allocator
- * installed through mem_set_allocator, and a log sink that records messages.
+ * installed through mem_set_allocator, a log sink that records messages, and forked
+ * children that must finish.
  */
 #ifndef MEMKIT_TESTS_TEST_SUPPORT_H
 #define MEMKIT_TESTS_TEST_SUPPORT_H
 
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -25,6 +31,14 @@
 #endif
 #ifdef MEMKIT_TEST_ASAN
 #include <sanitizer/asan_interface.h>
+#endif
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define MEMKIT_TEST_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define MEMKIT_TEST_TSAN 1
 #endif
 #include <valgrind/memcheck.h>
 
@@ -153,6 +167,33 @@ struct CountingAllocator {
     }
     static void Uninstall() { mem_set_allocator(nullptr); }
 };
+
+/* Forks `rounds` children one after another while the caller's threads keep working;
+ * each child runs `child` and exits with its answer. Under valgrind it leaves through
+ * exec: the busy threads' memory is reachable only from their stacks, which the child
+ * does not have, so valgrind's leak check of the child would report it. A child that
+ * hangs is stopped by its alarm. Stops at the first child that fails (the caller's
+ * threads still get joined). */
+inline void ExpectForkedChildrenSucceed(int rounds, const std::function<bool()>& child) {
+    for (int round = 0; round < rounds; round++) {
+        pid_t pid = fork();
+        ASSERT_NE(-1, pid);
+        if (pid == 0) {
+            alarm(10);
+            bool ok = child();
+            if (RUNNING_ON_VALGRIND) {
+                execl("/bin/sh", "sh", "-c", ok ? "exit 0" : "exit 1", static_cast<char*>(nullptr));
+            }
+            _exit(ok ? 0 : 1);
+        }
+        int status = 0;
+        bool waited = waitpid(pid, &status, 0) == pid;
+        bool passed = waited && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        EXPECT_TRUE(passed) << "round " << round
+                            << (waited && WIFSIGNALED(status) ? ": the child hung (stopped by its alarm)" : "");
+        if (!passed) return;
+    }
+}
 
 /* Records every log line while installed. */
 struct LogCapture {

@@ -589,6 +589,12 @@ bool mem__rcu_read_leave(void);
 /* Drops `ptr`'s reference to `c` after a grace period (published pointers). False with
  * MEM_ERR_OUT_OF_MEMORY when that cannot be arranged without waiting on the caller. */
 bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st, MemoryContainer* c);
+/* Makes a forked child able to use RCU (liburcu paused across fork, its worker and
+ * reader slots set right in the child). Once per process, after
+ * mem__fork_handlers_install: prepare handlers run in the reverse order of
+ * installation, so liburcu is paused before the library's locks are taken (its
+ * worker's releases take them), and let go after they are released. */
+void mem__rcu_fork_handlers_install(void);
 /* Waits for every deferred release; false (MEM_ERR_IN_READ_SECTION) inside a section. */
 bool mem__rcu_wait_for_releases(void);
 bool mem__rcu_in_read_section(void);

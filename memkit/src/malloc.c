@@ -275,9 +275,11 @@ MemoryPool* mem_default_pool(void) {
         return &mem__default_pool;
     }
     /* Made under the fork guard, which fork's handlers take first (installed before
-     * it is taken here): a fork waits until the pool is made, so no child is left
-     * with the guard held and the pool half made. */
+     * it is taken here, as pthread_atfork waits for a fork in progress, whose
+     * handlers wait for the guard): a fork waits until the pool is made, so no child
+     * is left with the guard held and the pool half made. */
     mem__fork_handlers_install();
+    mem__rcu_fork_handlers_install();
     mem__mutex_lock(&mem__fork_guard);
     bool ready = mem__atomic_load_relaxed(&mem__default_pool.state) != NULL || mem_pool_init(&mem__default_pool, 0);
     mem__mutex_unlock(&mem__fork_guard);

@@ -18,8 +18,9 @@ bool mem_pool_init(MemoryPool* pool, size_t capacity) {
         return mem__fail(MEM_ERR_NULL_ARGUMENT);
     }
     /* Before any lock is taken (the default pool is made under the fork guard and has
-     * them installed already). */
+     * them installed already), RCU's after the library's (internal.h says why). */
     mem__fork_handlers_install();
+    mem__rcu_fork_handlers_install();
     mem__track_may_read_uninitialised(pool, sizeof *pool);
     if (pool->magic == MEM__POOL_MAGIC && mem__live_pools_contains(pool->state)) {
         mem__log(MEM_LOG_WARNING, "pool %p initialised twice (destroy it first)", (void*)pool);

@@ -81,6 +81,55 @@ mem__rcu_record* mem__rcu_record_new(void) {
 
 bool mem__rcu_in_read_section(void) { return rcu_read_ongoing() != 0; }
 
+/* ---- fork: liburcu-bp leaves it to its user. A child that does not get its help
+ * inherits the call_rcu worker's queue but not the worker (its first wait for
+ * deferred releases never ends), and the reader slots of threads that did not come
+ * along (a grace period would wait for readers that no longer exist). */
+
+/* Whether the prepare handler paused liburcu (the child inherits the answer). */
+static bool rcu_paused_for_fork;
+/* In a child forked without that pause: liburcu cannot end a grace period or run a
+ * deferred release here, so nothing may wait for one (waits are refused instead). */
+static bool rcu_lost_in_fork;
+
+static void rcu_before_fork(void) {
+    /* A fork inside the forking thread's own read-side section cannot pause the
+     * worker, which may be waiting for that very section to end: liburcu is left as
+     * it is (see docs/threading.md). */
+    rcu_paused_for_fork = !rcu_read_ongoing();
+    if (rcu_paused_for_fork) {
+        call_rcu_before_fork(); /* first: the worker's grace periods take the lock below */
+        urcu_bp_before_fork();
+    }
+}
+
+static void rcu_after_fork_parent(void) {
+    if (rcu_paused_for_fork) {
+        urcu_bp_after_fork_parent();
+        call_rcu_after_fork_parent();
+    }
+}
+
+static void rcu_after_fork_child(void) {
+    if (rcu_paused_for_fork) {
+        urcu_bp_after_fork_child(); /* drops the reader slots of the threads left behind */
+        call_rcu_after_fork_child(); /* a new worker, with the queue the old one had */
+    } else {
+        rcu_lost_in_fork = true;
+    }
+}
+
+static void rcu_install_fork_handlers_once(void) {
+    if (pthread_atfork(rcu_before_fork, rcu_after_fork_parent, rcu_after_fork_child) != 0) {
+        mem__log(MEM_LOG_WARNING, "pthread_atfork failed: a forked child may hang waiting for RCU releases");
+    }
+}
+
+void mem__rcu_fork_handlers_install(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, rcu_install_fork_handlers_once);
+}
+
 bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st, MemoryContainer* c) {
     (void)ptr; /* a published pointer's reference is counted in `shared` */
     mem__rcu_record* deferred = mem__sys_alloc(sizeof(mem__rcu_record));
@@ -88,8 +137,8 @@ bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st
         mem__rcu_defer(deferred, st, c, false);
         return true;
     }
-    if (mem__rcu_in_read_section()) {
-        /* Waiting for readers here would wait for the caller itself. */
+    if (mem__rcu_in_read_section() || rcu_lost_in_fork) {
+        /* Waiting for readers here would wait for the caller itself (or forever). */
         mem__out_of_memory(sizeof(mem__rcu_record));
         return false;
     }
@@ -104,6 +153,11 @@ bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st
 bool mem__rcu_wait_for_releases(void) {
     if (mem__rcu_in_read_section()) {
         mem__log(MEM_LOG_WARNING, "waiting for RCU releases inside a read-side section would never end");
+        return mem__fail(MEM_ERR_IN_READ_SECTION);
+    }
+    if (rcu_lost_in_fork) {
+        mem__log(MEM_LOG_WARNING, "this process was forked inside a read-side section: RCU releases cannot be "
+                                  "waited for here");
         return mem__fail(MEM_ERR_IN_READ_SECTION);
     }
     rcu_barrier();

@@ -88,6 +88,8 @@ void mem__rcu_defer(mem__rcu_record* record, struct mem__pool_state* st, MemoryC
 
 bool mem__rcu_in_read_section(void) { return false; }
 
+void mem__rcu_fork_handlers_install(void) {}
+
 bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st, MemoryContainer* c) {
     (void)ptr;
     (void)st;

@@ -72,7 +72,9 @@ MEM_API MEM_ATTR_NODISCARD bool mem_pool_init(MemoryPool* pool, size_t capacity)
  * thread's cache of it and waits for pending RCU releases. Handles that still point
  * into the pool become invalid: their later use reports MEM_ERR_INVALID_POOL.
  * Destroying an invalid or already destroyed pool sets MEM_ERR_INVALID_POOL and does
- * nothing else. Call it once no other thread uses the pool. */
+ * nothing else. A pool that published cannot wait for its RCU releases inside a
+ * read-side section (or in a child forked from inside one): MEM_ERR_IN_READ_SECTION,
+ * and nothing is destroyed. Call it once no other thread uses the pool. */
 MEM_API void mem_pool_destroy(MemoryPool* pool);
 
 /* Gives back to the system every page with no live container: the pool's stock and

@@ -48,7 +48,8 @@ MEM_API MEM_ATTR_NODISCARD bool mem_pointer_publish(MemoryPointer* ptr, const vo
 /* Waits until every release deferred by mem_pointer_publish (and by destroying a
  * published pointer) has run. Any thread, outside a read-side section: inside one it
  * would wait for itself, so it returns at once with MEM_ERR_IN_READ_SECTION and a
- * warning in the log. */
+ * warning in the log; so it does in a child forked from inside a read-side section,
+ * where deferred releases never run. */
 MEM_API void mem_rcu_barrier(void);
 
 #ifdef __cplusplus
