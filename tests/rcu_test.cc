@@ -172,17 +172,34 @@ TEST(Rcu, UnlockWithoutALockIsRefused) {
 // so its first wait for deferred releases (mem_rcu_barrier here; mem_pool_destroy of a
 // pool that published) never ended, and the reader slot of a thread that sat in a
 // read-side section at the fork would have held every grace period of the child.
-TEST(Rcu, AForkedChildPublishesAndWaitsForReleases) {
-    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: no grace periods";
+// A published pointer at "v2" whose replaced version was released by liburcu's
+// worker (so the worker runs), for tests that fork.
+class RcuFork : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: no grace periods";
 #ifdef MEMKIT_TEST_TSAN
-    GTEST_SKIP() << "ThreadSanitizer stops a child of a threaded process that starts a thread (liburcu's worker)";
+        GTEST_SKIP() << "ThreadSanitizer stops a child of a threaded process that starts a thread (liburcu's worker)";
 #endif
+        ASSERT_TRUE(mem_pool_init(&pool, 4));
+        p = mem_pointer_create("config", 4);
+        ASSERT_TRUE(mem_pointer_publish(p, "v1", 3, &pool));
+        ASSERT_TRUE(mem_pointer_publish(p, "v2", 3, &pool));
+        mem_rcu_barrier();
+    }
+    void TearDown() override {
+        if (p == nullptr) return;  // skipped
+        EXPECT_STREQ("v2", static_cast<const char*>(mem_pointer_read_lock(p, nullptr)));
+        mem_pointer_read_unlock(p);
+        mem_rcu_barrier();  // the parent is unaffected by its children
+        EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+        mem_pool_destroy(&pool);
+    }
     MemoryPool pool;
-    ASSERT_TRUE(mem_pool_init(&pool, 4));
-    MemoryPointer* p = mem_pointer_create("config", 4);
-    ASSERT_TRUE(mem_pointer_publish(p, "v1", 3, &pool));
-    ASSERT_TRUE(mem_pointer_publish(p, "v2", 3, &pool));  // a deferred release: the worker runs
-    mem_rcu_barrier();
+    MemoryPointer* p = nullptr;
+};
+
+TEST_F(RcuFork, AForkedChildPublishesAndWaitsForReleases) {
     std::mutex mutex;
     std::condition_variable changed;
     bool in_section = false, leave = false;
@@ -216,26 +233,12 @@ TEST(Rcu, AForkedChildPublishesAndWaitsForReleases) {
     }
     changed.notify_all();
     reader.join();
-    EXPECT_STREQ("v2", static_cast<const char*>(mem_pointer_read_lock(p, nullptr)));
-    mem_pointer_read_unlock(p);
-    EXPECT_TRUE(mem_pointer_destroy(p, &pool));
-    mem_pool_destroy(&pool);
 }
 
 // A thread that forks inside its own read-side section cannot pause liburcu's worker
 // (it may be waiting for that section), so its child has no worker: waiting for
 // releases there is refused, not endless.
-TEST(Rcu, AChildForkedInsideAReadSectionRefusesToWait) {
-    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: no grace periods";
-#ifdef MEMKIT_TEST_TSAN
-    GTEST_SKIP() << "ThreadSanitizer stops a child of a threaded process that starts a thread";
-#endif
-    MemoryPool pool;
-    ASSERT_TRUE(mem_pool_init(&pool, 4));
-    MemoryPointer* p = mem_pointer_create("config", 4);
-    ASSERT_TRUE(mem_pointer_publish(p, "v1", 3, &pool));
-    ASSERT_TRUE(mem_pointer_publish(p, "v2", 3, &pool));
-    mem_rcu_barrier();
+TEST_F(RcuFork, AChildForkedInsideAReadSectionRefusesToWait) {
     ASSERT_NE(nullptr, mem_pointer_read_lock(p, nullptr));
     memkit_test::LogCapture log;
     memkit_test::ExpectForkedChildrenSucceed(1, [&] {
@@ -250,9 +253,6 @@ TEST(Rcu, AChildForkedInsideAReadSectionRefusesToWait) {
         return ok && log.Contains("forked inside a read-side section");
     });
     mem_pointer_read_unlock(p);
-    mem_rcu_barrier();  // the parent is unaffected
-    EXPECT_TRUE(mem_pointer_destroy(p, &pool));
-    mem_pool_destroy(&pool);
 }
 
 // Regression (issue 11): releases deferred by publish ran on liburcu's call_rcu thread,
