@@ -172,6 +172,30 @@ TEST(Rcu, UnlockWithoutALockIsRefused) {
 // so its first wait for deferred releases (mem_rcu_barrier here; mem_pool_destroy of a
 // pool that published) never ended, and the reader slot of a thread that sat in a
 // read-side section at the fork would have held every grace period of the child.
+// Waiting for deferred releases inside a read-side section would wait for the caller
+// itself: refused, and the pool is left as it was.
+TEST(Rcu, WaitingInsideAReadSectionIsRefused) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: releases run at once, nothing waits";
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 4));
+    MemoryPointer* p = mem_pointer_create("config", 4);
+    ASSERT_TRUE(mem_pointer_publish(p, "v1", 3, &pool));
+    ASSERT_TRUE(mem_pointer_publish(p, "v2", 3, &pool));
+    memkit_test::LogCapture log;
+    ASSERT_NE(nullptr, mem_pointer_read_lock(p, nullptr));
+    mem_clear_error();
+    mem_rcu_barrier();
+    EXPECT_EQ(MEM_ERR_IN_READ_SECTION, mem_last_error());
+    mem_clear_error();
+    mem_pool_destroy(&pool);
+    EXPECT_EQ(MEM_ERR_IN_READ_SECTION, mem_last_error());
+    EXPECT_TRUE(mem_pool_validate(&pool)) << "the pool was destroyed anyway";
+    mem_pointer_read_unlock(p);
+    EXPECT_TRUE(log.Contains("inside a read-side section would never end"));
+    EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+    mem_pool_destroy(&pool);
+}
+
 // A published pointer at "v2" whose replaced version was released by liburcu's
 // worker (so the worker runs), for tests that fork.
 class RcuFork : public ::testing::Test {
