@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -187,6 +188,56 @@ TEST(FailureInjection, LeakReportWithoutMemoryForNamesTellsTheHandler) {
     EXPECT_EQ(1, oom_calls);
     EXPECT_TRUE(log.Contains("names unavailable"));
     for (MemoryPointer* p : leaked) EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+}
+
+}  // namespace
+
+namespace {
+
+MemoryPool reentered_pool;
+int handler_depth = 0, deepest_handler = 0, handler_calls = 0;
+
+// Trims and validates the pool to find memory: calls the library, which the
+// handler's contract forbids, but an easy mistake to make.
+void HandlerThatCallsTheLibrary(size_t) {
+    handler_calls++;
+    deepest_handler = std::max(deepest_handler, ++handler_depth);
+    (void)mem_pool_trim(&reentered_pool);      // frees the orphans' pages: holes in the registry
+    (void)mem_pool_validate(&reentered_pool);  // closes the holes, which reallocates: fails too
+    handler_depth--;
+}
+
+// Regression: with every system allocation failing, such a handler recursed until the
+// stack ran out (SIGSEGV): the validation's own failed reallocation called the
+// handler again, and so on. A failure inside the handler no longer calls it.
+TEST(FailureInjection, AHandlerThatCallsTheLibraryIsNotCalledFromInsideItself) {
+    ASSERT_TRUE(mem_pool_init(&reentered_pool, 8));
+    MemoryPointer* kept = mem_pointer_create("kept", 64);
+    ASSERT_TRUE(mem_pointer_allocate(kept, 64, &reentered_pool));
+    std::vector<MemoryPointer*> orphans(64);  // in pages of their own, for the handler's trim
+    for (MemoryPointer*& orphan : orphans) {
+        orphan = mem_pointer_create("orphan", 100000);
+        ASSERT_TRUE(mem_pointer_allocate(orphan, 100000, &reentered_pool));
+    }
+    for (MemoryPointer* orphan : orphans) ASSERT_TRUE(mem_pointer_destroy(orphan, &reentered_pool));
+    MemoryPointer* big = mem_pointer_create("big", 0);
+    ASSERT_NE(nullptr, big);
+    memkit_test::LogCapture quiet;
+    mem_set_oom_handler(HandlerThatCallsTheLibrary);
+    memkit_test::CountingAllocator counting;
+    counting.fail_every = 1;
+    counting.Install();
+    bool allocated = mem_pointer_allocate(big, 300000, &reentered_pool);  // a new page: fails
+    memkit_test::CountingAllocator::Uninstall();
+    mem_set_oom_handler(nullptr);
+    EXPECT_FALSE(allocated);
+    EXPECT_EQ(MEM_ERR_OUT_OF_MEMORY, mem_last_error());
+    EXPECT_GE(handler_calls, 1);
+    EXPECT_EQ(1, deepest_handler) << "the handler was called from inside itself";
+    EXPECT_TRUE(mem_pointer_destroy(big, &reentered_pool));
+    EXPECT_TRUE(mem_pointer_destroy(kept, &reentered_pool));
+    EXPECT_TRUE(mem_pool_validate(&reentered_pool));
+    mem_pool_destroy(&reentered_pool);
 }
 
 }  // namespace

@@ -72,11 +72,18 @@ void mem__sys_free(void* block) {
     }
 }
 
+/* Set while the calling thread runs the handler. A failure inside it (a handler that
+ * calls the library against its contract, while allocations keep failing) does not
+ * call it again: each call would fail the same way, until the stack ran out. */
+static mem__thread_local bool in_oom_handler;
+
 void mem__out_of_memory_absorbed(size_t requested) {
     mem__log(MEM_LOG_DEBUG, "system allocation of %zu bytes failed", requested);
     MemOomHandler handler = oom_handler;
-    if (handler != NULL) {
+    if (handler != NULL && !in_oom_handler) {
+        in_oom_handler = true;
         handler(requested);
+        in_oom_handler = false;
     }
 }
 

@@ -38,7 +38,8 @@ MEM_API bool mem_set_allocator(const MemAllocator* allocator);
 
 /* Called with the requested size each time a system allocation fails, after the
  * library has released its locks and before the failing call returns false/NULL.
- * It may free memory or log; it must not call back into the library's pools. */
+ * It may free memory or log; it must not call back into the library's pools. A
+ * failure while it runs (on that thread) does not call it again. */
 typedef void (*MemOomHandler)(size_t requested);
 
 /* Installs `handler` (NULL removes it) and returns the previous one; it is called as
