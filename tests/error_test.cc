@@ -2,6 +2,7 @@
 // answered, not crashed on; the last error is per thread.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <thread>
@@ -41,4 +42,32 @@ TEST(Errors, AllocatorHooksRejectMissingFunctions) {
     EXPECT_FALSE(mem_set_allocator(&incomplete));
     EXPECT_EQ(MEM_ERR_NULL_ARGUMENT, mem_last_error());
     EXPECT_TRUE(mem_set_allocator(nullptr));
+}
+
+namespace {
+
+int sink_depth = 0, deepest_sink = 0, sink_lines = 0;
+
+// Calls the library from inside the sink, which its contract forbids, with a call
+// that is refused and logged again.
+void SinkThatCallsTheLibrary(MemLogLevel, const char*, void*) {
+    sink_lines++;
+    deepest_sink = std::max(deepest_sink, ++sink_depth);
+    mem_free(reinterpret_cast<void*>(8));  // not a block: refused, with a warning
+    sink_depth--;
+}
+
+}  // namespace
+
+// Regression: a log sink that called the library with a call that logs recursed until
+// the stack ran out (SIGSEGV). What is logged while the sink runs on that thread is
+// dropped.
+TEST(Errors, ALogSinkIsNotCalledFromInsideItself) {
+    mem_set_log_sink(SinkThatCallsTheLibrary, nullptr);
+    mem_free(reinterpret_cast<void*>(8));
+    MemError error = mem_last_error();
+    mem_reset_log_sink();
+    EXPECT_EQ(MEM_ERR_INVALID_POINTER, error);
+    EXPECT_EQ(1, sink_lines);
+    EXPECT_EQ(1, deepest_sink) << "the sink was called from inside itself";
 }

@@ -61,7 +61,8 @@ typedef void (*MemLogSink)(MemLogLevel level, const char* message, void* context
  * failed invariants at MEM_LOG_ERROR, tracing at MEM_LOG_DEBUG in debug builds. NULL
  * silences them. The default sink
  * writes warnings and errors (and debug lines in DEBUG_MEMORY_MANAGER builds) to
- * stderr. The sink may be called from any thread and must not call the library. */
+ * stderr. The sink may be called from any thread and must not call the library (what
+ * would be logged while it runs on a thread is dropped). */
 MEM_API void mem_set_log_sink(MemLogSink sink, void* context);
 
 /* Restores the default stderr sink. */
