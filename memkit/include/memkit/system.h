@@ -20,7 +20,8 @@ extern "C" {
 /* The library's own system allocations (containers, registries, arena chunks,
  * handles, thread state) go through these three functions, malloc/realloc/free
  * shaped, each given `context`. alloc and realloc return NULL on failure and must
- * return memory aligned for any standard type (16 bytes on x86-64). */
+ * return memory aligned for any standard type (16 bytes on x86-64). They must not
+ * call the library: they may run while it holds a pool's lock. */
 typedef struct MemAllocator {
     void* (*alloc)(void* context, size_t size);
     void* (*realloc)(void* context, void* block, size_t size);
