@@ -248,6 +248,24 @@ TEST_F(Catalogue, ValidatingOrDumpingADestroyedPool) {
     EXPECT_FALSE(mem_pool_validate(&never)); ExpectError(MEM_ERR_INVALID_POOL);
 }
 
+// Regression: a dump into a stream that could not take it (a full disk, a stream
+// opened for reading) returned true, and the lines were lost without a word.
+TEST_F(Catalogue, DumpingIntoAStreamThatFails) {
+    FILE* full = std::fopen("/dev/full", "w");  // every write: ENOSPC
+    ASSERT_NE(nullptr, full);
+    EXPECT_FALSE(mem_pool_dump_to(&pool, full, false)); ExpectError(MEM_ERR_OUTPUT);
+    EXPECT_FALSE(mem_pool_dump_to(&pool, full, true)); ExpectError(MEM_ERR_OUTPUT);
+    std::fclose(full);
+    FILE* read_only = std::fopen("/proc/self/stat", "r");
+    ASSERT_NE(nullptr, read_only);
+    EXPECT_FALSE(mem_pool_dump_to(&pool, read_only, true)); ExpectError(MEM_ERR_OUTPUT);
+    std::fclose(read_only);
+    FILE* fine = std::tmpfile();
+    ASSERT_NE(nullptr, fine);
+    EXPECT_TRUE(mem_pool_dump_to(&pool, fine, true));
+    std::fclose(fine);
+}
+
 TEST_F(Catalogue, PublishingOnANonShareablePointer) {
     // A published pointer's buffer is read by RCU readers: writing it in place is
     // refused; so is publishing through a destroyed handle or into another pool.

@@ -428,6 +428,15 @@ static void dump_page(dump_context* d, const mem__page* page) {
     }
 }
 
+/* True when `out` took everything written to it (flushed, no write error), else
+ * false with MEM_ERR_OUTPUT: a dump lost on a full disk is not a success. */
+static bool output_written(FILE* out) {
+    if (fflush(out) != 0 || ferror(out)) {
+        return mem__fail(MEM_ERR_OUTPUT);
+    }
+    return true;
+}
+
 bool mem_pool_dump_to(MemoryPool* pool, FILE* out, bool detailed) {
     if (out == NULL) {
         return mem__fail(MEM_ERR_NULL_ARGUMENT);
@@ -442,7 +451,7 @@ bool mem_pool_dump_to(MemoryPool* pool, FILE* out, bool detailed) {
             (void*)pool, s.live_containers, s.live_bytes, s.orphaned_containers, s.orphaned_bytes,
             s.cached_containers, s.peak_bytes, s.registry_capacity, s.reuse_hits, s.reuse_misses);
     if (!detailed) {
-        return true;
+        return output_written(out);
     }
     struct mem__pool_state* st = mem__pool_state_of(pool);
     if (st == NULL) {
@@ -460,7 +469,7 @@ bool mem_pool_dump_to(MemoryPool* pool, FILE* out, bool detailed) {
     mem__snapshot_thaw_all(st);
     mem__mutex_unlock(&st->snapshot_mutex);
     mem__handle_index_free(&d.handles);
-    return true;
+    return output_written(out);
 }
 
 void mem_pool_dump(MemoryPool* pool, bool detailed) { (void)mem_pool_dump_to(pool, stdout, detailed); }

@@ -32,7 +32,8 @@ extern "C" {
     X(MEM_ERR_CORRUPTED, "an internal invariant does not hold")                    \
     X(MEM_ERR_ALREADY_INITIALIZED, "pool is already initialized: destroy it first")      \
     X(MEM_ERR_IN_READ_SECTION, "the call would wait for RCU readers inside the caller's read-side section") \
-    X(MEM_ERR_NOT_IN_READ_SECTION, "no read-side section to leave: unlock without a matching lock")
+    X(MEM_ERR_NOT_IN_READ_SECTION, "no read-side section to leave: unlock without a matching lock") \
+    X(MEM_ERR_OUTPUT, "the output stream could not be written")
 
 typedef enum MemError {
 #define MEM__ERROR_ENUM(name, message) name,

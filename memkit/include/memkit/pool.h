@@ -113,7 +113,9 @@ MEM_API bool mem_pool_validate(MemoryPool* pool);
  * MEM_ERR_INVALID_POOL. Thread-safe. */
 MEM_API void mem_pool_dump(MemoryPool* pool, bool detailed);
 
-/* mem_pool_dump to `out`. Returns false for a NULL `out` or an invalid pool. */
+/* mem_pool_dump to `out`. Returns false for a NULL `out` or an invalid pool, and with
+ * MEM_ERR_OUTPUT when `out` could not take the dump (a write error, or a failed
+ * flush: it is flushed before returning). */
 MEM_API bool mem_pool_dump_to(MemoryPool* pool, FILE* out, bool detailed);
 
 #ifdef __cplusplus
