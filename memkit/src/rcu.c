@@ -165,14 +165,23 @@ bool mem__rcu_wait_for_releases(void) {
     return true;
 }
 
-void mem__rcu_read_enter(void) { rcu_read_lock(); }
+/* The calling thread's sections entered through the library and not left: liburcu
+ * keeps no guard, and one unlock too many drives its nesting count below zero (or, on
+ * a thread that never locked, dereferences its unset reader). Counted here rather
+ * than asked of liburcu (rcu_read_ongoing), which would be one more call per
+ * section. */
+static mem__thread_local unsigned long read_depth;
+
+void mem__rcu_read_enter(void) {
+    rcu_read_lock();
+    read_depth++;
+}
 
 bool mem__rcu_read_leave(void) {
-    /* liburcu keeps no guard: one unlock too many drives the thread's nesting count
-     * below zero (or, on a thread that never locked, dereferences its unset reader). */
-    if (mem__unlikely(!rcu_read_ongoing())) {
+    if (mem__unlikely(read_depth == 0)) {
         return false;
     }
+    read_depth--;
     tsan_reader_done();
     rcu_read_unlock();
     return true;
