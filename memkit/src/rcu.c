@@ -95,7 +95,7 @@ static bool rcu_lost_in_fork;
 static void rcu_before_fork(void) {
     /* A fork inside the forking thread's own read-side section cannot pause the
      * worker, which may be waiting for that very section to end: liburcu is left as
-     * it is (see docs/threading.md). */
+     * it is (docs/malloc.md, "Fork"). */
     rcu_paused_for_fork = !rcu_read_ongoing();
     if (rcu_paused_for_fork) {
         call_rcu_before_fork(); /* first: the worker's grace periods take the lock below */
