@@ -167,20 +167,33 @@ TEST(Rcu, UnlockWithoutALockIsRefused) {
     mem_pool_destroy(&pool);
 }
 
-// Regression: liburcu-bp leaves fork to its user, and nothing called its fork
-// functions. A forked child inherited the call_rcu worker's queue without the worker,
-// so its first wait for deferred releases (mem_rcu_barrier here; mem_pool_destroy of a
-// pool that published) never ended, and the reader slot of a thread that sat in a
-// read-side section at the fork would have held every grace period of the child.
+// A published pointer at "v2" whose replaced version was released by liburcu's
+// worker (so the worker runs). Not in the single-threaded build: no grace periods.
+class RcuPublished : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: releases run at once, nothing waits";
+        ASSERT_TRUE(mem_pool_init(&pool, 4));
+        p = mem_pointer_create("config", 4);
+        ASSERT_TRUE(mem_pointer_publish(p, "v1", 3, &pool));
+        ASSERT_TRUE(mem_pointer_publish(p, "v2", 3, &pool));
+        mem_rcu_barrier();
+    }
+    void TearDown() override {
+        if (p == nullptr) return;  // skipped
+        EXPECT_STREQ("v2", static_cast<const char*>(mem_pointer_read_lock(p, nullptr)));
+        mem_pointer_read_unlock(p);
+        mem_rcu_barrier();  // works (in the forking tests: the parent is unaffected)
+        EXPECT_TRUE(mem_pointer_destroy(p, &pool));
+        mem_pool_destroy(&pool);
+    }
+    MemoryPool pool;
+    MemoryPointer* p = nullptr;
+};
+
 // Waiting for deferred releases inside a read-side section would wait for the caller
 // itself: refused, and the pool is left as it was.
-TEST(Rcu, WaitingInsideAReadSectionIsRefused) {
-    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: releases run at once, nothing waits";
-    MemoryPool pool;
-    ASSERT_TRUE(mem_pool_init(&pool, 4));
-    MemoryPointer* p = mem_pointer_create("config", 4);
-    ASSERT_TRUE(mem_pointer_publish(p, "v1", 3, &pool));
-    ASSERT_TRUE(mem_pointer_publish(p, "v2", 3, &pool));
+TEST_F(RcuPublished, WaitingInsideAReadSectionIsRefused) {
     memkit_test::LogCapture log;
     ASSERT_NE(nullptr, mem_pointer_read_lock(p, nullptr));
     mem_clear_error();
@@ -192,37 +205,24 @@ TEST(Rcu, WaitingInsideAReadSectionIsRefused) {
     EXPECT_TRUE(mem_pool_validate(&pool)) << "the pool was destroyed anyway";
     mem_pointer_read_unlock(p);
     EXPECT_TRUE(log.Contains("inside a read-side section would never end"));
-    EXPECT_TRUE(mem_pointer_destroy(p, &pool));
-    mem_pool_destroy(&pool);
 }
 
-// A published pointer at "v2" whose replaced version was released by liburcu's
-// worker (so the worker runs), for tests that fork.
-class RcuFork : public ::testing::Test {
+// The same, for tests that fork.
+class RcuFork : public RcuPublished {
 protected:
     void SetUp() override {
-        if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: no grace periods";
 #ifdef MEMKIT_TEST_TSAN
         GTEST_SKIP() << "ThreadSanitizer stops a child of a threaded process that starts a thread (liburcu's worker)";
 #endif
-        ASSERT_TRUE(mem_pool_init(&pool, 4));
-        p = mem_pointer_create("config", 4);
-        ASSERT_TRUE(mem_pointer_publish(p, "v1", 3, &pool));
-        ASSERT_TRUE(mem_pointer_publish(p, "v2", 3, &pool));
-        mem_rcu_barrier();
+        RcuPublished::SetUp();
     }
-    void TearDown() override {
-        if (p == nullptr) return;  // skipped
-        EXPECT_STREQ("v2", static_cast<const char*>(mem_pointer_read_lock(p, nullptr)));
-        mem_pointer_read_unlock(p);
-        mem_rcu_barrier();  // the parent is unaffected by its children
-        EXPECT_TRUE(mem_pointer_destroy(p, &pool));
-        mem_pool_destroy(&pool);
-    }
-    MemoryPool pool;
-    MemoryPointer* p = nullptr;
 };
 
+// Regression: liburcu-bp leaves fork to its user, and nothing called its fork
+// functions. A forked child inherited the call_rcu worker's queue without the worker,
+// so its first wait for deferred releases (mem_rcu_barrier here; mem_pool_destroy of a
+// pool that published) never ended, and the reader slot of a thread that sat in a
+// read-side section at the fork would have held every grace period of the child.
 TEST_F(RcuFork, AForkedChildPublishesAndWaitsForReleases) {
     std::mutex mutex;
     std::condition_variable changed;
