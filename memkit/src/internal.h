@@ -582,8 +582,9 @@ mem__rcu_record* mem__rcu_record_new(void);
 /* Drops `c`'s reference (counted by its owner when `local`) once every read-side
  * section running now has ended; takes `record`. */
 void mem__rcu_defer(mem__rcu_record* record, struct mem__pool_state* st, MemoryContainer* c, bool local);
-/* An RCU read-side section (nests; the library counts its own per thread). Leaving
- * returns false, and leaves nothing, when the thread is in none of them. */
+/* An RCU read-side section (nests; the library counts its own per thread; in both
+ * builds, rcu.c). Leaving returns false, and leaves nothing, when the thread is in
+ * none of them. */
 void mem__rcu_read_enter(void);
 bool mem__rcu_read_leave(void);
 /* Drops `ptr`'s reference to `c` after a grace period (published pointers). False with

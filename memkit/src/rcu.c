@@ -14,7 +14,7 @@
  */
 #include "hot.h"
 
-#if MEM_THREAD_SAFE /* the single-threaded build's versions: single_thread.c */
+#if MEM_THREAD_SAFE /* the single-threaded build's versions: single_thread.c (its section primitives: below) */
 #include <urcu-bp.h>
 
 /* ThreadSanitizer does not see liburcu's grace periods; these annotations state the
@@ -165,15 +165,28 @@ bool mem__rcu_wait_for_releases(void) {
     return true;
 }
 
+static inline void urcu_section_enter(void) { rcu_read_lock(); }
+
+static inline void urcu_section_leave(void) {
+    tsan_reader_done();
+    rcu_read_unlock();
+}
+
+#else
+/* No concurrent readers in the single-threaded build: a section is only counted. */
+static inline void urcu_section_enter(void) {}
+static inline void urcu_section_leave(void) {}
+#endif
+
 /* The calling thread's sections entered through the library and not left: liburcu
  * keeps no guard, and one unlock too many drives its nesting count below zero (or, on
  * a thread that never locked, dereferences its unset reader). Counted here rather
  * than asked of liburcu (rcu_read_ongoing), which would be one more call per
- * section. */
+ * section; in both builds, so that an unbalanced unlock gets the same answer. */
 static mem__thread_local unsigned long read_depth;
 
 void mem__rcu_read_enter(void) {
-    rcu_read_lock();
+    urcu_section_enter();
     read_depth++;
 }
 
@@ -182,12 +195,9 @@ bool mem__rcu_read_leave(void) {
         return false;
     }
     read_depth--;
-    tsan_reader_done();
-    rcu_read_unlock();
+    urcu_section_leave();
     return true;
 }
-
-#endif
 
 const void* mem_pointer_read_lock(const MemoryPointer* ptr, size_t* size) {
     mem__rcu_read_enter();

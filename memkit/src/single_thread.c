@@ -99,18 +99,4 @@ bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st
 
 bool mem__rcu_wait_for_releases(void) { return true; }
 
-/* Sections entered and not left: kept only so that an unbalanced unlock gets the
- * same answer as in the thread-safe build. */
-static unsigned long read_depth;
-
-void mem__rcu_read_enter(void) { read_depth++; }
-
-bool mem__rcu_read_leave(void) {
-    if (read_depth == 0) {
-        return false;
-    }
-    read_depth--;
-    return true;
-}
-
 #endif /* !MEM_THREAD_SAFE */
