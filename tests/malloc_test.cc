@@ -4,14 +4,11 @@
 // misuse refused.
 #include <errno.h>
 #include <stdint.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <set>
 #include <condition_variable>
-#include <functional>
 #include <mutex>
 #include <random>
 #include <thread>

@@ -12,8 +12,8 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <functional>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
