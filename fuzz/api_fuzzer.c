@@ -174,12 +174,24 @@ static void op_create(Input* in) {
         return;
     }
     char name[40];
-    size_t n = take8(in) % sizeof name;
+    uint8_t length_byte = take8(in);
+    size_t n = length_byte % sizeof name;
     for (size_t k = 0; k < n; k++) {
         name[k] = (char)('a' + take8(in) % 26);
     }
     name[n == sizeof name ? n - 1 : n] = '\0';
-    MemoryPointer* p = mem_pointer_create(name, hint);
+    MemoryPointer* p;
+    if (length_byte >= 200) {
+        /* The name by length, from an allocation of exactly its bytes, unterminated:
+         * AddressSanitizer reports a read past them. */
+        char* counted = malloc(n > 0 ? n : 1);
+        CHECK(counted != NULL);
+        memcpy(counted, name, n);
+        p = mem_pointer_create_n(counted, n, hint);
+        free(counted);
+    } else {
+        p = mem_pointer_create(name, hint);
+    }
     if (hint > MEM_MAX_ALLOCATION) {
         CHECK(p == NULL && mem_last_error() == MEM_ERR_SIZE_OVERFLOW);
         return;

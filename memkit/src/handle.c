@@ -20,7 +20,7 @@ _Static_assert(offsetof(MemoryPointer, generation) == 16, "handle link at byte 1
 _Static_assert(offsetof(MemoryPointer, owner) == 30, "handle owner at bytes 30..31");
 _Static_assert(sizeof(MemoryPointer) % 64 == 0, "a handle is whole cache lines (objects.c)");
 
-MemoryPointer* mem__handle_alloc(const char* name, MemoryPool* pool, uint64_t generation) {
+MemoryPointer* mem__handle_alloc(mem__name name, MemoryPool* pool, uint64_t generation) {
     MemoryPointer* handle = mem__object_alloc(&mem__handle_kind);
     if (handle != NULL) {
         mem__handle_init(handle, name, pool, generation);

@@ -493,9 +493,33 @@ static inline MemoryContainer* mem__container_of_live(const MemoryPointer* ptr) 
 #define MEM__HANDLE_PUBLIC_BYTES offsetof(MemoryPointer, generation)
 
 /* Copies `name` into a handle's name field, truncated to MEM_POINTER_NAME_MAX - 1
- * bytes, NUL-terminated. Byte by byte, four to a loop step (a load, a store and a
- * test per byte): names are short, and strnlen + memcpy would be two calls. */
-static mem__always_inline void mem__name_copy(char to[MEM_POINTER_NAME_MAX], const char* from) {
+ * bytes, NUL-terminated. A NUL-terminated name is copied byte by byte, four to a loop
+ * step (a load, a store and a test per byte): names are short, and strnlen + memcpy
+ * would be two calls. A name of known length (a literal, measured when the caller was
+ * compiled: pointer.h) is copied as memcpy copies small sizes, two overlapping moves
+ * of 8 or 16 bytes or fewer, inside the `length` bytes the caller gave. */
+static mem__always_inline void mem__name_copy(char to[MEM_POINTER_NAME_MAX], mem__name name) {
+    const char* from = name.text;
+    if (name.length != MEM__NAME_TERMINATED) {
+        size_t n = name.length < MEM_POINTER_NAME_MAX - 1 ? name.length : MEM_POINTER_NAME_MAX - 1;
+        _Static_assert(MEM_POINTER_NAME_MAX <= 33, "a name of known length is two moves of at most 16");
+        if (n >= 16) {
+            memcpy(to, from, 16);
+            memcpy(to + n - 16, from + n - 16, 16);
+        } else if (n >= 8) {
+            memcpy(to, from, 8);
+            memcpy(to + n - 8, from + n - 8, 8);
+        } else if (n >= 4) {
+            memcpy(to, from, 4);
+            memcpy(to + n - 4, from + n - 4, 4);
+        } else if (n > 0) {
+            to[0] = from[0];
+            to[n / 2] = from[n / 2];
+            to[n - 1] = from[n - 1];
+        }
+        to[n] = '\0';
+        return;
+    }
     size_t i = 0;
     for (; i + 4 < MEM_POINTER_NAME_MAX; i += 4) {
         if ((to[i] = from[i]) == '\0' || (to[i + 1] = from[i + 1]) == '\0' ||
@@ -512,7 +536,7 @@ static mem__always_inline void mem__name_copy(char to[MEM_POINTER_NAME_MAX], con
  * with no container yet, for `pool` of `generation` (NULL and 0: none yet; a share
  * gives its source's, so that it sets only the container later). Fields other
  * threads may read are stored atomically. */
-static mem__always_inline void mem__handle_init(MemoryPointer* handle, const char* name, MemoryPool* pool,
+static mem__always_inline void mem__handle_init(MemoryPointer* handle, mem__name name, MemoryPool* pool,
                                                 uint64_t generation) {
     mem__track_allow_undefined(handle, MEM__HANDLE_PUBLIC_BYTES);
     mem__atomic_store_relaxed(&handle->container, (MemoryContainer*)NULL);
@@ -527,7 +551,7 @@ static mem__always_inline void mem__handle_init(MemoryPointer* handle, const cha
 
 /* A live handle as mem__handle_init makes it: from the heap of `ts`, the calling
  * thread's state (or NULL), inline; else out of line. */
-static mem__always_inline MemoryPointer* mem__handle_new_on(mem__thread_state* ts, const char* name, MemoryPool* pool,
+static mem__always_inline MemoryPointer* mem__handle_new_on(mem__thread_state* ts, mem__name name, MemoryPool* pool,
                                                            uint64_t generation) {
     MemoryPointer* handle = ts != NULL ? mem__object_pop(&mem__handle_kind, &ts->heaps[MEM__HEAP_HANDLES]) : NULL;
     if (mem__unlikely(handle == NULL)) {
@@ -539,7 +563,7 @@ static mem__always_inline MemoryPointer* mem__handle_new_on(mem__thread_state* t
 }
 
 /* A live, empty handle named `name` from the calling thread's heap. */
-static mem__always_inline MemoryPointer* mem__handle_new(const char* name) {
+static mem__always_inline MemoryPointer* mem__handle_new(mem__name name) {
     return mem__handle_new_on(mem__this_thread(), name, NULL, 0);
 }
 

@@ -510,9 +510,16 @@ void mem__object_heaps_retire(mem__thread_state* ts);
 void mem__objects_for_each(mem__object_kind* kind, void (*visit)(void* object, void* context), void* context);
 
 /* ---- handle.c */
+/* A handle's name as the caller gave it: NUL-terminated (`length` is
+ * MEM__NAME_TERMINATED), or its first `length` bytes (mem_pointer_create_n). */
+typedef struct mem__name {
+    const char* text;
+    size_t length;
+} mem__name;
+#define MEM__NAME_TERMINATED SIZE_MAX
 /* A live handle named `name` from the shared heaps or new memory (mem__handle_new in
  * hot.h is the inline fast path); NULL (error set, OOM handler called) on failure. */
-MemoryPointer* mem__handle_alloc(const char* name, MemoryPool* pool, uint64_t generation);
+MemoryPointer* mem__handle_alloc(mem__name name, MemoryPool* pool, uint64_t generation);
 /* Destroys a handle (public fields NULL, magic DEAD) and quarantines it. */
 void mem__handle_free(MemoryPointer* handle);
 /* Reports why `ptr` is not a live handle (NULL, destroyed, or not one); NULL. */

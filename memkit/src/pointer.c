@@ -11,14 +11,24 @@
  */
 #include "hot.h"
 
-MemoryPointer* mem_pointer_create(const char* name, size_t size) {
-    if (name == NULL) {
+/* mem_pointer_create and mem_pointer_create_n, inline in each so that each copies its
+ * kind of name without testing which kind it has. */
+static mem__always_inline MemoryPointer* create(mem__name name, size_t size) {
+    if (name.text == NULL) {
         return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
     }
     if (size > MEM_MAX_ALLOCATION) {
         return mem__fail_null(MEM_ERR_SIZE_OVERFLOW);
     }
     return mem__handle_new(name);
+}
+
+MemoryPointer*(mem_pointer_create)(const char* name, size_t size) {
+    return create((mem__name){name, MEM__NAME_TERMINATED}, size);
+}
+
+MemoryPointer* mem_pointer_create_n(const char* name, size_t length, size_t size) {
+    return create((mem__name){name, length}, size);
 }
 
 /* Points `ptr` at `c` of `pool` (st); `local` tells where its reference is counted. */
@@ -141,7 +151,8 @@ bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
  * state, or NULL), safe against a first publish
  * running on another thread: a share that sees the pointer unpublished runs inside
  * the thread's section, which that publish waits for before replacing the container. */
-static MemoryContainer* share_reference(mem__thread_state* ts, const MemoryPointer* src, bool* local) {
+static mem__always_inline MemoryContainer* share_reference(mem__thread_state* ts, const MemoryPointer* src,
+                                                           bool* local) {
     MemoryContainer* c = mem__atomic_load_acquire(&src->container);
     bool owner = ts != NULL && c->owner == ts->index;
     mem__cache* cache = owner ? mem__atomic_load_acquire(&mem__page_of(c)->cache) : NULL;
@@ -163,11 +174,12 @@ static MemoryContainer* share_reference(mem__thread_state* ts, const MemoryPoint
     return added ? c : NULL;
 }
 
-MemoryPointer* mem_pointer_share(const MemoryPointer* src, const char* name) {
+/* mem_pointer_share and mem_pointer_share_n, inline in each as create is. */
+static mem__always_inline MemoryPointer* share(const MemoryPointer* src, mem__name name) {
     if (mem__container_of_live(src) == NULL) {
         return NULL;
     }
-    if (name == NULL) {
+    if (name.text == NULL) {
         return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
     }
     MemoryPointer* source = (MemoryPointer*)src;
@@ -191,6 +203,14 @@ MemoryPointer* mem_pointer_share(const MemoryPointer* src, const char* name) {
     }
     mem__handle_leave(source, true);
     return handle;
+}
+
+MemoryPointer*(mem_pointer_share)(const MemoryPointer* src, const char* name) {
+    return share(src, (mem__name){name, MEM__NAME_TERMINATED});
+}
+
+MemoryPointer* mem_pointer_share_n(const MemoryPointer* src, const char* name, size_t length) {
+    return share(src, (mem__name){name, length});
 }
 
 void* mem_pointer_write(MemoryPointer* ptr, MemoryPool* pool) {

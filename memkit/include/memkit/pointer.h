@@ -77,7 +77,16 @@ MEM__STATIC_ASSERT(sizeof(MemoryPointer) % 64 == 0, "a handle is whole cache lin
  * means unknown. Returns NULL with MEM_ERR_NULL_ARGUMENT (name), MEM_ERR_SIZE_OVERFLOW
  * (size above MEM_MAX_ALLOCATION) or MEM_ERR_OUT_OF_MEMORY. Free it with
  * mem_pointer_destroy. Thread-safe. */
-MEM_API MEM_ATTR_NODISCARD MemoryPointer* mem_pointer_create(const char* name, size_t size);
+MEM_API MEM_ATTR_NODISCARD MemoryPointer*(mem_pointer_create)(const char* name, size_t size);
+
+/* mem_pointer_create with a name of `length` bytes that need not be NUL-terminated
+ * (a slice of a request, say): the name is `name[0..length)`, truncated to
+ * MEM_POINTER_NAME_MAX-1 bytes; only those bytes are read, and a NUL among them ends
+ * the name early. Same errors, ownership and threading as mem_pointer_create. Built
+ * with an optimising gcc or clang, mem_pointer_create of a string literal calls this
+ * with the literal's length (an inline wrapper in this header), which spares the copy
+ * its search for the name's end. */
+MEM_API MEM_ATTR_NODISCARD MemoryPointer* mem_pointer_create_n(const char* name, size_t length, size_t size);
 
 /* Gives `ptr` a container of `size` bytes from `pool`: a wiped orphan of a fitting
  * size class when there is one (its bytes read zero), else a new block (contents
@@ -104,7 +113,12 @@ MEM_API bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool);
  * destroyed), MEM_ERR_REFCOUNT_OVERFLOW, MEM_ERR_OUT_OF_MEMORY. Threading: any thread,
  * alongside other shares of `src`, not alongside a mutating call on `src` (see above;
  * a published `src` may be shared alongside its publishes). */
-MEM_API MEM_ATTR_NODISCARD MemoryPointer* mem_pointer_share(const MemoryPointer* src, const char* name);
+MEM_API MEM_ATTR_NODISCARD MemoryPointer*(mem_pointer_share)(const MemoryPointer* src, const char* name);
+
+/* mem_pointer_share with a name of `length` bytes, as mem_pointer_create_n takes it.
+ * Same errors, ownership and threading as mem_pointer_share. */
+MEM_API MEM_ATTR_NODISCARD MemoryPointer* mem_pointer_share_n(const MemoryPointer* src, const char* name,
+                                                              size_t length);
 
 /* Writable data of `ptr`: when its container is shared, first copies it into a new
  * container from `pool` and drops the shared reference (copy-on-write), so no other
@@ -131,6 +145,27 @@ MEM_API uint32_t mem_pointer_refcount(const MemoryPointer* ptr);
  * single-threaded program gets the same ids in every run. 0 with an error code if
  * invalid or unallocated. */
 MEM_API uint64_t mem_pointer_id(const MemoryPointer* ptr);
+
+/* mem_pointer_create and mem_pointer_share of a string literal (or any name whose
+ * length the compiler knows): the _n function with that length. Any other name, and
+ * compilers other than gcc and clang, call the functions above. Define
+ * MEM_POINTER_NO_INLINE to always call them. */
+#if defined(__GNUC__) && !defined(MEM_POINTER_NO_INLINE)
+MEM_ATTR_NODISCARD static inline MemoryPointer* mem__pointer_create_inline(const char* name, size_t size) {
+    if (__builtin_constant_p(name != NULL) && name != NULL && __builtin_constant_p(__builtin_strlen(name))) {
+        return mem_pointer_create_n(name, __builtin_strlen(name), size);
+    }
+    return (mem_pointer_create)(name, size);
+}
+MEM_ATTR_NODISCARD static inline MemoryPointer* mem__pointer_share_inline(const MemoryPointer* src, const char* name) {
+    if (__builtin_constant_p(name != NULL) && name != NULL && __builtin_constant_p(__builtin_strlen(name))) {
+        return mem_pointer_share_n(src, name, __builtin_strlen(name));
+    }
+    return (mem_pointer_share)(src, name);
+}
+#define mem_pointer_create(name, size) mem__pointer_create_inline((name), (size))
+#define mem_pointer_share(src, name) mem__pointer_share_inline((src), (name))
+#endif
 
 #ifdef __cplusplus
 }
