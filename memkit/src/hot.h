@@ -496,15 +496,16 @@ static inline MemoryContainer* mem__container_of_live(const MemoryPointer* ptr) 
  * bytes, NUL-terminated. A NUL-terminated name is copied byte by byte, four to a loop
  * step (a load, a store and a test per byte): names are short, and strnlen + memcpy
  * would be two calls. A name of known length (a literal, measured when the caller was
- * compiled: pointer.h) is copied as memcpy copies small sizes, two overlapping moves
- * of 8 or 16 bytes or fewer, inside the `length` bytes the caller gave. */
+ * compiled: pointer.h) is copied as memcpy copies small sizes, in moves of 16 bytes
+ * or two overlapping moves of 8 or fewer, inside the `length` bytes the caller gave. */
 static mem__always_inline void mem__name_copy(char to[MEM_POINTER_NAME_MAX], mem__name name) {
     const char* from = name.text;
     if (name.length != MEM__NAME_TERMINATED) {
         size_t n = name.length < MEM_POINTER_NAME_MAX - 1 ? name.length : MEM_POINTER_NAME_MAX - 1;
-        _Static_assert(MEM_POINTER_NAME_MAX <= 33, "a name of known length is two moves of at most 16");
         if (n >= 16) {
-            memcpy(to, from, 16);
+            for (size_t i = 0; i + 16 < n; i += 16) { /* once at most for the default 32 */
+                memcpy(to + i, from + i, 16);
+            }
             memcpy(to + n - 16, from + n - 16, 16);
         } else if (n >= 8) {
             memcpy(to, from, 8);
