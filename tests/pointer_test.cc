@@ -2,13 +2,10 @@
 // destroyed-handle detection, deterministic ids within a process.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "literal_names.h"
 #include "memkit.h"
 #include "test_support.h"
 
@@ -46,82 +43,6 @@ TEST_F(PointerTest, CreateKeepsATruncatedNameAndRejectsBadArguments) {
     EXPECT_EQ(MEM_ERR_NULL_ARGUMENT, mem_last_error());
     EXPECT_EQ(nullptr, mem_pointer_create("huge", SIZE_MAX));
     EXPECT_EQ(MEM_ERR_SIZE_OVERFLOW, mem_last_error());
-}
-
-// Every name length around the copy's four-byte steps and the limit, on handles
-// that held longer names before (destroyed handles come back with old bytes).
-TEST_F(PointerTest, EveryNameLengthIsCopiedAndTerminated) {
-    for (int round = 0; round < 2; round++) {
-        for (size_t length = 0; length <= MEM_POINTER_NAME_MAX + 8; length++) {
-            std::string name(length, static_cast<char>('a' + length % 26));
-            MemoryPointer* p = mem_pointer_create(name.c_str(), 8);
-            ASSERT_NE(nullptr, p);
-            EXPECT_EQ(name.substr(0, MEM_POINTER_NAME_MAX - 1), std::string(p->name)) << "length " << length;
-            EXPECT_TRUE(mem_pointer_destroy(p, nullptr));
-        }
-    }
-}
-
-// A name of a given length: exactly `length` bytes in an allocation of their own, no
-// terminator (AddressSanitizer reports a read past them), at every length around the
-// copy's moves of 4, 8 and 16 bytes and the limit, for creates and shares.
-TEST_F(PointerTest, ANameOfAGivenLengthIsReadNoFurther) {
-    MemoryPointer* source = Allocated(8);
-    for (size_t length = 0; length <= MEM_POINTER_NAME_MAX + 8; length++) {
-        std::unique_ptr<char[]> bytes(new char[length]);
-        for (size_t i = 0; i < length; i++) {
-            bytes[i] = static_cast<char>('A' + i % 26);
-        }
-        std::string expected(bytes.get(), std::min<size_t>(length, MEM_POINTER_NAME_MAX - 1));
-        MemoryPointer* made = mem_pointer_create_n(bytes.get(), length, 8);
-        MemoryPointer* shared = mem_pointer_share_n(source, bytes.get(), length);
-        ASSERT_NE(nullptr, made);
-        ASSERT_NE(nullptr, shared);
-        EXPECT_EQ(expected, std::string(made->name)) << "length " << length;
-        EXPECT_EQ(expected, std::string(shared->name)) << "length " << length;
-        EXPECT_EQ(source->container, shared->container);
-        EXPECT_TRUE(mem_pointer_destroy(made, nullptr));
-        EXPECT_TRUE(mem_pointer_destroy(shared, &pool));
-    }
-    MemoryPointer* early = mem_pointer_create_n("ab\0cd", 5, 0); // a NUL ends the name early
-    ASSERT_NE(nullptr, early);
-    EXPECT_STREQ("ab", early->name);
-    EXPECT_TRUE(mem_pointer_destroy(early, nullptr));
-    EXPECT_EQ(nullptr, mem_pointer_create_n(nullptr, 1, 8));
-    EXPECT_EQ(MEM_ERR_NULL_ARGUMENT, mem_last_error());
-    EXPECT_EQ(nullptr, mem_pointer_create_n("huge", 4, SIZE_MAX));
-    EXPECT_EQ(MEM_ERR_SIZE_OVERFLOW, mem_last_error());
-    EXPECT_EQ(nullptr, mem_pointer_share_n(source, nullptr, 1));
-    EXPECT_EQ(MEM_ERR_NULL_ARGUMENT, mem_last_error());
-    EXPECT_EQ(nullptr, mem_pointer_share_n(nullptr, "x", 1));
-    EXPECT_EQ(MEM_ERR_NULL_ARGUMENT, mem_last_error());
-    EXPECT_TRUE(mem_pointer_destroy(source, &pool));
-}
-
-// Literal names in optimised code, where pointer.h's wrappers call the _n functions
-// with each literal's length (literal_names.c).
-TEST_F(PointerTest, LiteralNamesAreCopiedAndTruncated) {
-    MemoryPointer* source = Allocated(8);
-    LiteralNamed named[64];
-    size_t count = literal_named_handles(source, named, 64);
-    ASSERT_EQ(38u, count);
-    for (size_t i = 0; i < count; i++) {
-        ASSERT_NE(nullptr, named[i].handle) << named[i].literal;
-        EXPECT_EQ(std::string(named[i].literal).substr(0, MEM_POINTER_NAME_MAX - 1), std::string(named[i].handle->name));
-        EXPECT_TRUE(mem_pointer_destroy(named[i].handle, i % 2 == 0 ? nullptr : &pool));
-    }
-    // The functions behind the wrappers are still there to be taken by address.
-    MemoryPointer* (*create)(const char*, size_t) = mem_pointer_create;
-    MemoryPointer* (*share)(const MemoryPointer*, const char*) = mem_pointer_share;
-    MemoryPointer* made = create("by address", 0);
-    MemoryPointer* shared = share(source, "shared by address");
-    ASSERT_NE(nullptr, made);
-    ASSERT_NE(nullptr, shared);
-    EXPECT_STREQ("by address", made->name);
-    EXPECT_STREQ("shared by address", shared->name);
-    EXPECT_TRUE(mem_pointer_destroy(made, nullptr));
-    EXPECT_TRUE(mem_pointer_destroy(shared, &pool));
-    EXPECT_TRUE(mem_pointer_destroy(source, &pool));
 }
 
 TEST_F(PointerTest, AllocateGivesAnAlignedContainerOfTheSize) {

@@ -8,7 +8,7 @@
 # Usage: tests/valgrind.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
-targets=(//tests:all //stress:stress //examples:all)
+targets=(//tests:all //tests:names_96_test //stress:stress //examples:all) # names_96_test: manual, not in :all
 if ! build_log=$(bazel build --config=valgrind "${targets[@]}" 2>&1); then
     grep -E "error|ERROR" <<<"$build_log" | head -20
     echo "FAIL: the valgrind build did not complete (stale binaries would be checked instead)"
