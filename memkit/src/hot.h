@@ -498,7 +498,7 @@ static inline MemoryContainer* mem__container_of_live(const MemoryPointer* ptr) 
  * would be two calls. A name of known length (a literal, measured when the caller was
  * compiled: pointer.h) is copied as memcpy copies small sizes, in moves of 16 bytes
  * or two overlapping moves of 8 or fewer, inside the `length` bytes the caller gave. */
-static mem__always_inline void mem__name_copy(char to[MEM_POINTER_NAME_MAX], mem__name name) {
+static mem__inline_specialised void mem__name_copy(char to[MEM_POINTER_NAME_MAX], mem__name name) {
     const char* from = name.text;
     if (name.length != MEM__NAME_TERMINATED) {
         size_t n = name.length < MEM_POINTER_NAME_MAX - 1 ? name.length : MEM_POINTER_NAME_MAX - 1;

@@ -38,6 +38,15 @@
 #define mem__prefetch_for_write(address) __builtin_prefetch((address), 1)
 /* For the few hot-path helpers the compiler would otherwise call out of line. */
 #define mem__always_inline inline __attribute__((always_inline))
+/* For a body inlined into callers that each pass it different constants (a name's
+ * kind), so that each copy folds to its own straight-line code: forced inline when
+ * optimising; at -O0 an ordinary function, so that a coverage build counts its
+ * branches once rather than once per copy, most of them dead in each. */
+#ifdef __OPTIMIZE__
+#define mem__inline_specialised mem__always_inline
+#else
+#define mem__inline_specialised inline
+#endif
 #define mem__noinline __attribute__((noinline))
 
 /* ---- checked size arithmetic */

@@ -11,9 +11,9 @@
  */
 #include "hot.h"
 
-/* mem_pointer_create and mem_pointer_create_n, inline in each so that each copies its
- * kind of name without testing which kind it has. */
-static mem__always_inline MemoryPointer* create(mem__name name, size_t size) {
+/* mem_pointer_create and mem_pointer_create_n, inline in each (when optimising) so
+ * that each copies its kind of name without testing which kind it has. */
+static mem__inline_specialised MemoryPointer* create(mem__name name, size_t size) {
     if (name.text == NULL) {
         return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
     }
@@ -175,7 +175,7 @@ static mem__always_inline MemoryContainer* share_reference(mem__thread_state* ts
 }
 
 /* mem_pointer_share and mem_pointer_share_n, inline in each as create is. */
-static mem__always_inline MemoryPointer* share(const MemoryPointer* src, mem__name name) {
+static mem__inline_specialised MemoryPointer* share(const MemoryPointer* src, mem__name name) {
     if (mem__container_of_live(src) == NULL) {
         return NULL;
     }
