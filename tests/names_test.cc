@@ -34,6 +34,18 @@ class Names : public testing::Test {
     }
     // The name a handle must hold for `given`: its first kLimit bytes.
     static std::string Truncated(const std::string& given) { return given.substr(0, kLimit); }
+    // Checks a handle made and a share of `source` given the same name of `length`
+    // bytes, then destroys both.
+    void ExpectNamedAndDestroy(MemoryPointer* made, MemoryPointer* shared, const std::string& expected,
+                               size_t length) {
+        ASSERT_NE(nullptr, made);
+        ASSERT_NE(nullptr, shared);
+        EXPECT_EQ(expected, std::string(made->name)) << "length " << length;
+        EXPECT_EQ(expected, std::string(shared->name)) << "length " << length;
+        EXPECT_EQ(source->container, shared->container);
+        EXPECT_TRUE(mem_pointer_destroy(made, nullptr));
+        EXPECT_TRUE(mem_pointer_destroy(shared, &pool));
+    }
     MemoryPool pool;
     MemoryPointer* source = nullptr;
 };
@@ -44,14 +56,8 @@ TEST_F(Names, EveryTerminatedLengthIsCopiedAndTerminated) {
     for (int round = 0; round < 2; round++) {
         for (size_t length = 0; length <= kLimit + 9; length++) {
             std::string name(length, static_cast<char>('a' + length % 26));
-            MemoryPointer* made = mem_pointer_create(name.c_str(), 8);
-            MemoryPointer* shared = mem_pointer_share(source, name.c_str());
-            ASSERT_NE(nullptr, made);
-            ASSERT_NE(nullptr, shared);
-            EXPECT_EQ(Truncated(name), std::string(made->name)) << "length " << length;
-            EXPECT_EQ(Truncated(name), std::string(shared->name)) << "length " << length;
-            EXPECT_TRUE(mem_pointer_destroy(made, nullptr));
-            EXPECT_TRUE(mem_pointer_destroy(shared, &pool));
+            ASSERT_NO_FATAL_FAILURE(ExpectNamedAndDestroy(
+                mem_pointer_create(name.c_str(), 8), mem_pointer_share(source, name.c_str()), Truncated(name), length));
         }
     }
 }
@@ -64,16 +70,9 @@ TEST_F(Names, ANameOfAGivenLengthIsReadNoFurther) {
         for (size_t i = 0; i < length; i++) {
             bytes[i] = static_cast<char>('A' + i % 26);
         }
-        std::string expected(bytes.get(), std::min(length, kLimit));
-        MemoryPointer* made = mem_pointer_create_n(bytes.get(), length, 8);
-        MemoryPointer* shared = mem_pointer_share_n(source, bytes.get(), length);
-        ASSERT_NE(nullptr, made);
-        ASSERT_NE(nullptr, shared);
-        EXPECT_EQ(expected, std::string(made->name)) << "length " << length;
-        EXPECT_EQ(expected, std::string(shared->name)) << "length " << length;
-        EXPECT_EQ(source->container, shared->container);
-        EXPECT_TRUE(mem_pointer_destroy(made, nullptr));
-        EXPECT_TRUE(mem_pointer_destroy(shared, &pool));
+        ASSERT_NO_FATAL_FAILURE(ExpectNamedAndDestroy(mem_pointer_create_n(bytes.get(), length, 8),
+                                                      mem_pointer_share_n(source, bytes.get(), length),
+                                                      std::string(bytes.get(), std::min(length, kLimit)), length));
     }
     MemoryPointer* early = mem_pointer_create_n("ab\0cd", 5, 0);  // a NUL ends the name early
     ASSERT_NE(nullptr, early);

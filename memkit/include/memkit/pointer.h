@@ -151,14 +151,17 @@ MEM_API uint64_t mem_pointer_id(const MemoryPointer* ptr);
  * compilers other than gcc and clang, call the functions above. Define
  * MEM_POINTER_NO_INLINE to always call them. */
 #if defined(__GNUC__) && !defined(MEM_POINTER_NO_INLINE)
+/* True when the compiler knows `name` is not NULL and knows its length. */
+#define MEM__NAME_LENGTH_KNOWN(name) \
+    (__builtin_constant_p((name) != NULL) && (name) != NULL && __builtin_constant_p(__builtin_strlen(name)))
 MEM_ATTR_NODISCARD static inline MemoryPointer* mem__pointer_create_inline(const char* name, size_t size) {
-    if (__builtin_constant_p(name != NULL) && name != NULL && __builtin_constant_p(__builtin_strlen(name))) {
+    if (MEM__NAME_LENGTH_KNOWN(name)) {
         return mem_pointer_create_n(name, __builtin_strlen(name), size);
     }
     return (mem_pointer_create)(name, size);
 }
 MEM_ATTR_NODISCARD static inline MemoryPointer* mem__pointer_share_inline(const MemoryPointer* src, const char* name) {
-    if (__builtin_constant_p(name != NULL) && name != NULL && __builtin_constant_p(__builtin_strlen(name))) {
+    if (MEM__NAME_LENGTH_KNOWN(name)) {
         return mem_pointer_share_n(src, name, __builtin_strlen(name));
     }
     return (mem_pointer_share)(src, name);
