@@ -6,7 +6,6 @@
 // mem_pointer_share_n.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -72,7 +71,7 @@ TEST_F(Names, ANameOfAGivenLengthIsReadNoFurther) {
         }
         ASSERT_NO_FATAL_FAILURE(ExpectNamedAndDestroy(mem_pointer_create_n(bytes.get(), length, 8),
                                                       mem_pointer_share_n(source, bytes.get(), length),
-                                                      std::string(bytes.get(), std::min(length, kLimit)), length));
+                                                      Truncated(std::string(bytes.get(), length)), length));
     }
     MemoryPointer* early = mem_pointer_create_n("ab\0cd", 5, 0);  // a NUL ends the name early
     ASSERT_NE(nullptr, early);
