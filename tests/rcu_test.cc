@@ -300,6 +300,87 @@ TEST(Rcu, DeferredReleasesComeBackToThePublisher) {
     mem_pool_destroy(&pool);
 }
 
+// A reader that sits in a read-side section of `pointer` on a thread of its own until
+// Leave() or 5 s; TimedOut() says whether it had to give up.
+class ParkedReader {
+public:
+    explicit ParkedReader(const MemoryPointer* pointer)
+        : thread_([this, pointer] {
+              const void* data = mem_pointer_read_lock(pointer, nullptr);
+              std::unique_lock<std::mutex> lock(mutex_);
+              inside_ = data != nullptr;
+              changed_.notify_all();
+              timed_out_ = !changed_.wait_for(lock, std::chrono::seconds(5), [this] { return leave_; });
+              lock.unlock();
+              mem_pointer_read_unlock(pointer);
+          }) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait(lock, [this] { return inside_; });
+    }
+    bool Leave() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            leave_ = true;
+        }
+        changed_.notify_all();
+        thread_.join();
+        return !timed_out_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool inside_ = false, leave_ = false, timed_out_ = false;
+    std::thread thread_;
+};
+
+// Regression: mem_pool_destroy of a pool that had ever published waited for every
+// release deferred in the process (liburcu's rcu_barrier), even when all of its own
+// had run: at least 10 ms each time (liburcu's worker sleeps before each batch), and
+// as long as any thread sat in a read-side section of any pool. It waits now only while
+// releases of its own are pending, and then it still waits for them.
+TEST(Rcu, DestroyingAPoolWaitsOnlyForItsOwnPendingReleases) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "no grace periods in the single-threaded build";
+    MemoryPool other;
+    ASSERT_TRUE(mem_pool_init(&other, 4));
+    MemoryPointer* held = mem_pointer_create("held", 8);
+    ASSERT_TRUE(mem_pointer_publish(held, "other", 6, &other));
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 4));
+    MemoryPointer* p = mem_pointer_create("config", 8);
+    ASSERT_TRUE(mem_pointer_publish(p, "v1", 3, &pool));
+    ASSERT_TRUE(mem_pointer_publish(p, "v2", 3, &pool));
+    ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+    mem_rcu_barrier();  // every release of `pool` has run
+    {
+        ParkedReader reader(held);  // inside a section of another pool's pointer
+        mem_clear_error();
+        mem_pool_destroy(&pool);
+        EXPECT_EQ(MEM_OK, mem_last_error());
+        EXPECT_FALSE(mem_pool_validate(&pool)) << "the pool was not destroyed";
+        EXPECT_TRUE(reader.Leave()) << "mem_pool_destroy waited for a reader of another pool";
+    }
+    // A release still pending: the destroy waits for it, so for the reader's section.
+    ASSERT_TRUE(mem_pool_init(&pool, 4));
+    p = mem_pointer_create("config", 8);
+    ASSERT_TRUE(mem_pointer_publish(p, "v1", 3, &pool));
+    ParkedReader reader(held);
+    ASSERT_TRUE(mem_pointer_publish(p, "v2", 3, &pool));  // v1's release waits for the reader
+    ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+    std::atomic<bool> destroyed{false};
+    std::thread destroyer([&] {
+        mem_pool_destroy(&pool);
+        destroyed = true;
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_FALSE(destroyed) << "mem_pool_destroy did not wait for the pool's pending releases";
+    EXPECT_TRUE(reader.Leave());
+    destroyer.join();
+    EXPECT_TRUE(destroyed);
+    EXPECT_TRUE(mem_pointer_destroy(held, &other));
+    mem_pool_destroy(&other);
+}
+
 // Regression (issue 12): when the record that defers a release could not be allocated,
 // publish fell back to waiting for a grace period, which never ends inside the
 // caller's own read-side section: it hung. It must never wait on its caller.

@@ -126,7 +126,7 @@ void mem_pool_destroy(MemoryPool* pool) {
         mem__log(MEM_LOG_WARNING, "mem_pool_destroy refused: the default pool lives as long as the process");
         return;
     }
-    if (mem__atomic_load_relaxed(&st->rcu_used) && !mem__rcu_wait_for_releases()) {
+    if (mem__atomic_load_relaxed(&st->rcu_used) && !mem__rcu_wait_for_releases(st)) {
         return; /* called inside a read-side section: the error says so */
     }
     /* A reference dropped on another thread waits on its owner's remote list until

@@ -44,11 +44,13 @@ static char grace_period_token, barrier_token;
 struct mem__rcu_record {
     mem__carried_ref carried; /* first: it may travel on the owner's remote list */
     struct rcu_head head;
-    bool local; /* the dropped reference is counted by the container's owner */
+    struct mem__pool_state* pool; /* whose rcu_pending counts this release */
+    bool local;                   /* the dropped reference is counted by the container's owner */
 };
 
 static void release_after_grace_period(struct rcu_head* head) {
     mem__rcu_record* deferred = caa_container_of(head, mem__rcu_record, head);
+    struct mem__pool_state* st = deferred->pool; /* read now: the record goes below */
     tsan_grace_period_over();
     /* Acquire: pairs with the release in mem__rcu_defer(); the request crossed threads inside
      * liburcu's queue, which sanitizers cannot see. */
@@ -62,10 +64,19 @@ static void release_after_grace_period(struct rcu_head* head) {
         mem__sys_free(deferred);
     }
     tsan_callback_done();
+    /* Release (acq_rel), and the last touch of the pool: a destroy that reads 0 (acquire, in
+     * mem__rcu_wait_for_releases) sees this release's work done and may free the pool
+     * at once. */
+    mem__atomic_fetch_sub_acq_rel(&st->rcu_pending, 1);
 }
 
 void mem__rcu_defer(mem__rcu_record* deferred, struct mem__pool_state* st, MemoryContainer* c, bool local) {
     mem__atomic_store_relaxed(&st->rcu_used, true);
+    /* Relaxed: call_rcu below hands the record over with liburcu's barriers, so the
+     * callback's decrement follows this increment; a destroy reads it after its
+     * caller's own synchronization with this thread (no other thread uses the pool). */
+    mem__atomic_fetch_add_relaxed(&st->rcu_pending, 1);
+    deferred->pool = st;
     deferred->local = local;
     __atomic_store_n(&deferred->carried.container, c, __ATOMIC_RELEASE);
     call_rcu(&deferred->head, release_after_grace_period);
@@ -150,7 +161,7 @@ bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st
     return true;
 }
 
-bool mem__rcu_wait_for_releases(void) {
+bool mem__rcu_wait_for_releases(struct mem__pool_state* st) {
     if (mem__rcu_in_read_section()) {
         mem__log(MEM_LOG_WARNING, "waiting for RCU releases inside a read-side section would never end");
         return mem__fail(MEM_ERR_IN_READ_SECTION);
@@ -160,8 +171,13 @@ bool mem__rcu_wait_for_releases(void) {
                                   "waited for here");
         return mem__fail(MEM_ERR_IN_READ_SECTION);
     }
-    rcu_barrier();
-    tsan_barrier_passed();
+    /* Acquire: pairs with the callbacks' release decrements. liburcu's worker sleeps
+     * 10 ms before each batch and its barrier waits for every reader of every pool, so
+     * a pool whose releases have all run does not wait. */
+    if (st == NULL || mem__atomic_load_acquire(&st->rcu_pending) != 0) {
+        rcu_barrier();
+        tsan_barrier_passed();
+    }
     return true;
 }
 
@@ -264,4 +280,4 @@ bool mem_pointer_publish(MemoryPointer* ptr, const void* data, size_t size, Memo
     return true;
 }
 
-void mem_rcu_barrier(void) { (void)mem__rcu_wait_for_releases(); }
+void mem_rcu_barrier(void) { (void)mem__rcu_wait_for_releases(NULL); }

@@ -97,6 +97,9 @@ bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st
     return true;
 }
 
-bool mem__rcu_wait_for_releases(void) { return true; }
+bool mem__rcu_wait_for_releases(struct mem__pool_state* st) {
+    (void)st;
+    return true;
+}
 
 #endif /* !MEM_THREAD_SAFE */

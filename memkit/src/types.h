@@ -233,7 +233,8 @@ struct mem__pool_state {
     bool validating;
     uint64_t snapshot_held_since_ns; /* under snapshot_mutex: pacing (freeze.c) */
     uint64_t snapshot_resume_ns;
-    mem__atomic(bool) rcu_used; /* a publish happened: destroy waits for RCU */
+    mem__atomic(bool) rcu_used;         /* a publish happened: destroy refuses inside a section */
+    mem__atomic(uint64_t) rcu_pending; /* deferred releases not run yet: destroy waits for them */
     struct mem__pool_state* live_next; /* the set of live pools (pool.c) */
 };
 

@@ -68,13 +68,16 @@ typedef struct MemPoolStats {
  * On failure the pool is left invalid and needs no destroy. */
 MEM_API MEM_ATTR_NODISCARD bool mem_pool_init(MemoryPool* pool, size_t capacity);
 
-/* Wipes and frees every container of the pool, live ones included, drops every
- * thread's cache of it and waits for pending RCU releases. Handles that still point
- * into the pool become invalid: their later use reports MEM_ERR_INVALID_POOL.
+/* Wipes and frees every container of the pool, live ones included, and drops every
+ * thread's cache of it. While releases its publishes deferred have not all run, it
+ * first waits for them (liburcu's rcu_barrier: 10 ms or more, until every read-side
+ * section open at the time has ended); otherwise it does not wait. Handles that still
+ * point into the pool become invalid: their later use reports MEM_ERR_INVALID_POOL.
  * Destroying an invalid or already destroyed pool sets MEM_ERR_INVALID_POOL and does
- * nothing else. A pool that published cannot wait for its RCU releases inside a
- * read-side section (or in a child forked from inside one): MEM_ERR_IN_READ_SECTION,
- * and nothing is destroyed. Call it once no other thread uses the pool. */
+ * nothing else. A pool that ever published is not destroyed inside a read-side
+ * section (or in a child forked from inside one), pending releases or not:
+ * MEM_ERR_IN_READ_SECTION, and nothing is destroyed. Call it once no other thread
+ * uses the pool. */
 MEM_API void mem_pool_destroy(MemoryPool* pool);
 
 /* Gives back to the system every page with no live container: the pool's stock and
