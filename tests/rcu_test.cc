@@ -338,7 +338,8 @@ private:
 // release deferred in the process (liburcu's rcu_barrier), even when all of its own
 // had run: at least 10 ms each time (liburcu's worker sleeps before each batch), and
 // as long as any thread sat in a read-side section of any pool. It waits now only while
-// releases of its own are pending, and then it still waits for them.
+// releases of its own are pending, and then it still waits for them; mem_rcu_barrier
+// only while any release is pending.
 TEST(Rcu, DestroyingAPoolWaitsOnlyForItsOwnPendingReleases) {
     if (!MEM_THREAD_SAFE) GTEST_SKIP() << "no grace periods in the single-threaded build";
     MemoryPool other;
@@ -359,6 +360,13 @@ TEST(Rcu, DestroyingAPoolWaitsOnlyForItsOwnPendingReleases) {
         EXPECT_EQ(MEM_OK, mem_last_error());
         EXPECT_FALSE(mem_pool_validate(&pool)) << "the pool was not destroyed";
         EXPECT_TRUE(reader.Leave()) << "mem_pool_destroy waited for a reader of another pool";
+    }
+    {
+        ParkedReader reader(held);  // nothing pending anywhere: the barrier does not wait either
+        mem_clear_error();
+        mem_rcu_barrier();
+        EXPECT_EQ(MEM_OK, mem_last_error());
+        EXPECT_TRUE(reader.Leave()) << "mem_rcu_barrier waited with no release pending";
     }
     // A release still pending: the destroy waits for it, so for the reader's section.
     ASSERT_TRUE(mem_pool_init(&pool, 4));

@@ -612,8 +612,8 @@ bool mem__rcu_drop_deferred(const MemoryPointer* ptr, struct mem__pool_state* st
  * installation, so liburcu is paused before the library's locks are taken (its
  * worker's releases take them), and let go after they are released. */
 void mem__rcu_fork_handlers_install(void);
-/* Waits for every deferred release (`st` NULL), or, when any of `st`'s has not run yet,
- * for every one; false (MEM_ERR_IN_READ_SECTION) inside a section, in both cases. */
+/* Waits for every deferred release when any of `st`'s (`st` NULL: any at all) has not
+ * run yet; false (MEM_ERR_IN_READ_SECTION) inside a section, pending or not. */
 bool mem__rcu_wait_for_releases(struct mem__pool_state* st);
 bool mem__rcu_in_read_section(void);
 

@@ -48,6 +48,10 @@ struct mem__rcu_record {
     bool local;                   /* the dropped reference is counted by the container's owner */
 };
 
+/* Releases deferred and not run yet, in the whole process (each pool counts its own
+ * in rcu_pending too): mem_rcu_barrier waits only when there are any. */
+static mem__atomic(uint64_t) releases_pending;
+
 static void release_after_grace_period(struct rcu_head* head) {
     mem__rcu_record* deferred = caa_container_of(head, mem__rcu_record, head);
     struct mem__pool_state* st = deferred->pool; /* read now: the record goes below */
@@ -66,8 +70,9 @@ static void release_after_grace_period(struct rcu_head* head) {
     tsan_callback_done();
     /* Release (acq_rel), and the last touch of the pool: a destroy that reads 0 (acquire, in
      * mem__rcu_wait_for_releases) sees this release's work done and may free the pool
-     * at once. */
+     * at once. Then the process's count, the callback's last touch of the library. */
     mem__atomic_fetch_sub_acq_rel(&st->rcu_pending, 1);
+    mem__atomic_fetch_sub_acq_rel(&releases_pending, 1);
 }
 
 void mem__rcu_defer(mem__rcu_record* deferred, struct mem__pool_state* st, MemoryContainer* c, bool local) {
@@ -76,6 +81,7 @@ void mem__rcu_defer(mem__rcu_record* deferred, struct mem__pool_state* st, Memor
      * callback's decrement follows this increment; a destroy reads it after its
      * caller's own synchronization with this thread (no other thread uses the pool). */
     mem__atomic_fetch_add_relaxed(&st->rcu_pending, 1);
+    mem__atomic_fetch_add_relaxed(&releases_pending, 1);
     deferred->pool = st;
     deferred->local = local;
     __atomic_store_n(&deferred->carried.container, c, __ATOMIC_RELEASE);
@@ -173,8 +179,8 @@ bool mem__rcu_wait_for_releases(struct mem__pool_state* st) {
     }
     /* Acquire: pairs with the callbacks' release decrements. liburcu's worker sleeps
      * 10 ms before each batch and its barrier waits for every reader of every pool, so
-     * a pool whose releases have all run does not wait. */
-    if (st == NULL || mem__atomic_load_acquire(&st->rcu_pending) != 0) {
+     * with nothing of `st`'s (or, NULL, nothing at all) pending there is no wait. */
+    if (mem__atomic_load_acquire(st != NULL ? &st->rcu_pending : &releases_pending) != 0) {
         rcu_barrier();
         tsan_barrier_passed();
     }

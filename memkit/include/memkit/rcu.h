@@ -46,10 +46,12 @@ MEM_API MEM_ATTR_NODISCARD bool mem_pointer_publish(MemoryPointer* ptr, const vo
                                                    MemoryPool* pool);
 
 /* Waits until every release deferred by mem_pointer_publish (and by destroying a
- * published pointer) has run. Any thread, outside a read-side section: inside one it
- * would wait for itself, so it returns at once with MEM_ERR_IN_READ_SECTION and a
- * warning in the log; so it does in a child forked from inside a read-side section,
- * where deferred releases never run. */
+ * published pointer) has run: at once when none is pending, otherwise through
+ * liburcu's rcu_barrier (10 ms or more, until every read-side section open at the
+ * time has ended). Any thread, outside a read-side section: inside one it would wait
+ * for itself, so it returns at once with MEM_ERR_IN_READ_SECTION and a warning in the
+ * log, pending releases or not; so it does in a child forked from inside a read-side
+ * section, where deferred releases never run. */
 MEM_API void mem_rcu_barrier(void);
 
 #ifdef __cplusplus
