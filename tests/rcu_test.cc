@@ -301,21 +301,22 @@ TEST(Rcu, DeferredReleasesComeBackToThePublisher) {
 }
 
 // A reader that sits in a read-side section of `pointer` on a thread of its own until
-// Leave() or 5 s; TimedOut() says whether it had to give up.
+// Leave() or 5 s. Leave() is false when the reader had to give up (or never got in).
 class ParkedReader {
 public:
     explicit ParkedReader(const MemoryPointer* pointer)
         : thread_([this, pointer] {
               const void* data = mem_pointer_read_lock(pointer, nullptr);
               std::unique_lock<std::mutex> lock(mutex_);
+              started_ = true;
               inside_ = data != nullptr;
               changed_.notify_all();
               timed_out_ = !changed_.wait_for(lock, std::chrono::seconds(5), [this] { return leave_; });
               lock.unlock();
-              mem_pointer_read_unlock(pointer);
+              if (data != nullptr) mem_pointer_read_unlock(pointer);
           }) {
         std::unique_lock<std::mutex> lock(mutex_);
-        changed_.wait(lock, [this] { return inside_; });
+        changed_.wait(lock, [this] { return started_; });
     }
     bool Leave() {
         {
@@ -324,14 +325,14 @@ public:
         }
         changed_.notify_all();
         thread_.join();
-        return !timed_out_;
+        return inside_ && !timed_out_;
     }
 
 private:
     std::mutex mutex_;
     std::condition_variable changed_;
-    bool inside_ = false, leave_ = false, timed_out_ = false;
-    std::thread thread_;
+    bool started_ = false, inside_ = false, leave_ = false, timed_out_ = false;
+    std::thread thread_;  // last: it starts once the members above are ready
 };
 
 // Regression: mem_pool_destroy of a pool that had ever published waited for every
