@@ -167,6 +167,45 @@ TEST(Rcu, UnlockWithoutALockIsRefused) {
     mem_pool_destroy(&pool);
 }
 
+// A reader that sits in a read-side section of `pointer` on a thread of its own until
+// Leave() or 5 s. Leave() is false when the reader had to give up (or never got in);
+// a test that stops early (a failed ASSERT) lets it go on the way out.
+class ParkedReader {
+public:
+    explicit ParkedReader(const MemoryPointer* pointer)
+        : thread_([this, pointer] {
+              const void* data = mem_pointer_read_lock(pointer, nullptr);
+              std::unique_lock<std::mutex> lock(mutex_);
+              started_ = true;
+              inside_ = data != nullptr;
+              changed_.notify_all();
+              timed_out_ = !changed_.wait_for(lock, std::chrono::seconds(5), [this] { return leave_; });
+              lock.unlock();
+              if (data != nullptr) mem_pointer_read_unlock(pointer);
+          }) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        changed_.wait(lock, [this] { return started_; });
+    }
+    ~ParkedReader() {
+        if (thread_.joinable()) Leave();
+    }
+    bool Leave() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            leave_ = true;
+        }
+        changed_.notify_all();
+        thread_.join();
+        return inside_ && !timed_out_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool started_ = false, inside_ = false, leave_ = false, timed_out_ = false;
+    std::thread thread_;  // last: it starts once the members above are ready
+};
+
 // A published pointer at "v2" whose replaced version was released by liburcu's
 // worker (so the worker runs). Not in the single-threaded build: no grace periods.
 class RcuPublished : public ::testing::Test {
@@ -224,23 +263,7 @@ protected:
 // pool that published) never ended, and the reader slot of a thread that sat in a
 // read-side section at the fork would have held every grace period of the child.
 TEST_F(RcuFork, AForkedChildPublishesAndWaitsForReleases) {
-    std::mutex mutex;
-    std::condition_variable changed;
-    bool in_section = false, leave = false;
-    std::thread reader([&] {  // inside a read-side section across every fork below
-        const void* data = mem_pointer_read_lock(p, nullptr);
-        EXPECT_NE(nullptr, data);
-        std::unique_lock<std::mutex> lock(mutex);
-        in_section = true;
-        changed.notify_all();
-        changed.wait(lock, [&] { return leave; });
-        lock.unlock();
-        mem_pointer_read_unlock(p);
-    });
-    {
-        std::unique_lock<std::mutex> lock(mutex);
-        changed.wait(lock, [&] { return in_section; });
-    }
+    ParkedReader reader(p);  // inside a read-side section across every fork below
     memkit_test::ExpectForkedChildrenSucceed(3, [&] {
         bool ok = mem_pointer_publish(p, "v3", 3, &pool);  // v2 released after a grace period
         mem_rcu_barrier();
@@ -251,12 +274,7 @@ TEST_F(RcuFork, AForkedChildPublishesAndWaitsForReleases) {
         mem_pool_destroy(&pool);  // waits for the release of v3
         return ok;
     });
-    {
-        std::lock_guard<std::mutex> lock(mutex);
-        leave = true;
-    }
-    changed.notify_all();
-    reader.join();
+    EXPECT_TRUE(reader.Leave()) << "the reader was not inside its section across the forks";
 }
 
 // A thread that forks inside its own read-side section cannot pause liburcu's worker
@@ -299,41 +317,6 @@ TEST(Rcu, DeferredReleasesComeBackToThePublisher) {
     EXPECT_TRUE(mem_pointer_destroy(config, &pool));
     mem_pool_destroy(&pool);
 }
-
-// A reader that sits in a read-side section of `pointer` on a thread of its own until
-// Leave() or 5 s. Leave() is false when the reader had to give up (or never got in).
-class ParkedReader {
-public:
-    explicit ParkedReader(const MemoryPointer* pointer)
-        : thread_([this, pointer] {
-              const void* data = mem_pointer_read_lock(pointer, nullptr);
-              std::unique_lock<std::mutex> lock(mutex_);
-              started_ = true;
-              inside_ = data != nullptr;
-              changed_.notify_all();
-              timed_out_ = !changed_.wait_for(lock, std::chrono::seconds(5), [this] { return leave_; });
-              lock.unlock();
-              if (data != nullptr) mem_pointer_read_unlock(pointer);
-          }) {
-        std::unique_lock<std::mutex> lock(mutex_);
-        changed_.wait(lock, [this] { return started_; });
-    }
-    bool Leave() {
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            leave_ = true;
-        }
-        changed_.notify_all();
-        thread_.join();
-        return inside_ && !timed_out_;
-    }
-
-private:
-    std::mutex mutex_;
-    std::condition_variable changed_;
-    bool started_ = false, inside_ = false, leave_ = false, timed_out_ = false;
-    std::thread thread_;  // last: it starts once the members above are ready
-};
 
 // Regression: mem_pool_destroy of a pool that had ever published waited for every
 // release deferred in the process (liburcu's rcu_barrier), even when all of its own
