@@ -54,7 +54,7 @@ static MemoryPool* pool_of(int index) { return index == POOLS ? mem_default_pool
  * and byte loops over a few large blocks took half of a run's time. */
 static bool reads_all(const unsigned char* at, size_t size, uint8_t value) {
     static unsigned char pattern[4096];
-    memset(pattern, value, sizeof pattern);
+    memset(pattern, value, size < sizeof pattern ? size : sizeof pattern); /* what is compared */
     for (size_t done = 0; done < size; done += sizeof pattern) {
         size_t piece = size - done < sizeof pattern ? size - done : sizeof pattern;
         if (memcmp(at + done, pattern, piece) != 0) {
