@@ -1,0 +1,62 @@
+/*
+ * ab_loops.c - the loops bench/ab_same_process.sh times, compiled once per build of
+ * the library: the script renames the API (-Dmem_pointer_destroy=a_mem_pointer_destroy
+ * and so on) and the entry points (-DAB_BUILD=a), so that two builds, each with its
+ * own globals, link into one process.
+ */
+#include <string.h>
+
+#include "memkit.h"
+
+#define AB_NAME2(build, name) build##_##name
+#define AB_NAME(build, name) AB_NAME2(build, name)
+
+void AB_NAME(AB_BUILD, share_release)(MemoryPointer* own, MemoryPool* pool, long n);
+void AB_NAME(AB_BUILD, lifecycle)(MemoryPool* pool, long n, size_t size);
+MemoryPointer* AB_NAME(AB_BUILD, setup)(MemoryPool* pool);
+void AB_NAME(AB_BUILD, teardown)(MemoryPool* pool, MemoryPointer* own);
+
+extern void* volatile ab_sink;
+
+/* mem_pointer_share + mem_pointer_destroy of the share, on the calling thread's own
+ * container (bench/compare's share_release/owner). */
+void AB_NAME(AB_BUILD, share_release)(MemoryPointer* own, MemoryPool* pool, long n) {
+    for (long i = 0; i < n; i++) {
+        MemoryPointer* share = mem_pointer_share(own, "share");
+        ab_sink = share;
+        if (!mem_pointer_destroy(share, pool)) {
+            __builtin_trap();
+        }
+    }
+}
+
+/* create + allocate `size` bytes + write them + destroy (bench/compare's lifecycle/N). */
+void AB_NAME(AB_BUILD, lifecycle)(MemoryPool* pool, long n, size_t size) {
+    for (long i = 0; i < n; i++) {
+        MemoryPointer* p = mem_pointer_create("bench", size);
+        if (p == NULL || !mem_pointer_allocate(p, size, pool)) {
+            __builtin_trap();
+        }
+        memset(p->container->data, 0x5A, size);
+        ab_sink = p->container->data;
+        if (!mem_pointer_destroy(p, pool)) {
+            __builtin_trap();
+        }
+    }
+}
+
+MemoryPointer* AB_NAME(AB_BUILD, setup)(MemoryPool* pool) {
+    MemoryPointer* own = NULL;
+    if (!mem_pool_init(pool, 16) || (own = mem_pointer_create("own", 64)) == NULL ||
+        !mem_pointer_allocate(own, 64, pool)) {
+        __builtin_trap();
+    }
+    return own;
+}
+
+void AB_NAME(AB_BUILD, teardown)(MemoryPool* pool, MemoryPointer* own) {
+    if (!mem_pointer_destroy(own, pool)) {
+        __builtin_trap();
+    }
+    mem_pool_destroy(pool);
+}

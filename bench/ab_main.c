@@ -1,0 +1,98 @@
+/*
+ * ab_main.c - bench/ab_same_process.sh's driver: two builds of the library (a: before,
+ * b: after) in one process, their loops interleaved round by round, so that a change
+ * of the whole VM's speed hits both alike. Prints, per loop, each build's median ns
+ * per operation and the median of the rounds' b/a ratios, with how many rounds b won.
+ * Usage: ab_main [ROUNDS] [SIZE]
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "memkit.h"
+
+void* volatile ab_sink;
+
+void a_share_release(MemoryPointer* own, MemoryPool* pool, long n);
+void b_share_release(MemoryPointer* own, MemoryPool* pool, long n);
+void a_lifecycle(MemoryPool* pool, long n, size_t size);
+void b_lifecycle(MemoryPool* pool, long n, size_t size);
+MemoryPointer* a_setup(MemoryPool* pool);
+MemoryPointer* b_setup(MemoryPool* pool);
+void a_teardown(MemoryPool* pool, MemoryPointer* own);
+void b_teardown(MemoryPool* pool, MemoryPointer* own);
+
+#define MAX_ROUNDS 201
+#define OPS 1000000L
+
+static double now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static int by_value(const void* x, const void* y) {
+    double a = *(const double*)x, b = *(const double*)y;
+    return (a > b) - (a < b);
+}
+
+static double median(const double* values, int n) {
+    double sorted[MAX_ROUNDS];
+    for (int i = 0; i < n; i++) {
+        sorted[i] = values[i];
+    }
+    qsort(sorted, (size_t)n, sizeof sorted[0], by_value);
+    return sorted[n / 2];
+}
+
+static void report(const char* name, const double* a, const double* b, int rounds) {
+    double ratio[MAX_ROUNDS];
+    int won = 0;
+    for (int r = 0; r < rounds; r++) {
+        ratio[r] = b[r] / a[r];
+        won += ratio[r] < 1.0;
+    }
+    printf("%-16s a %7.2f ns  b %7.2f ns  b/a %.3f (b faster in %d of %d rounds)\n", name, median(a, rounds),
+           median(b, rounds), median(ratio, rounds), won, rounds);
+}
+
+int main(int argc, char** argv) {
+    int rounds = argc > 1 ? atoi(argv[1]) : 21;
+    long size = argc > 2 ? atol(argv[2]) : 64;
+    if (rounds < 1 || rounds > MAX_ROUNDS || size < 1) {
+        fprintf(stderr, "usage: ab_main [ROUNDS (1-%d)] [SIZE]\n", MAX_ROUNDS);
+        return 2;
+    }
+    MemoryPool pool_a, pool_b;
+    MemoryPointer* own_a = a_setup(&pool_a);
+    MemoryPointer* own_b = b_setup(&pool_b);
+    static double share_a[MAX_ROUNDS], share_b[MAX_ROUNDS], life_a[MAX_ROUNDS], life_b[MAX_ROUNDS];
+    for (int r = 0; r < rounds; r++) {
+        /* The order alternates, so neither build always runs right after the other. */
+        bool a_first = r % 2 == 0;
+        for (int turn = 0; turn < 2; turn++) {
+            double t0 = now_ns();
+            if (a_first == (turn == 0)) {
+                a_share_release(own_a, &pool_a, OPS);
+                double t1 = now_ns();
+                a_lifecycle(&pool_a, OPS, (size_t)size);
+                share_a[r] = (t1 - t0) / OPS;
+                life_a[r] = (now_ns() - t1) / OPS;
+            } else {
+                b_share_release(own_b, &pool_b, OPS);
+                double t1 = now_ns();
+                b_lifecycle(&pool_b, OPS, (size_t)size);
+                share_b[r] = (t1 - t0) / OPS;
+                life_b[r] = (now_ns() - t1) / OPS;
+            }
+        }
+    }
+    char name[32];
+    snprintf(name, sizeof name, "lifecycle/%ld", size);
+    report("share_release", share_a, share_b, rounds);
+    report(name, life_a, life_b, rounds);
+    a_teardown(&pool_a, own_a);
+    b_teardown(&pool_b, own_b);
+    return 0;
+}
