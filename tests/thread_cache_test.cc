@@ -269,6 +269,49 @@ TEST(ThreadCache, ManyPoolsAlternatingAndMoreThanTheCacheSlots) {
     }
 }
 
+// The owner's shares and destroys find their container's cache through the thread's
+// last-used cache when that is the container's pool's, else through the page: both
+// ways, with the thread switching pools between every step, count and release exactly.
+TEST(ThreadCache, OwnerSharesAndDestroysWhileSwitchingPools) {
+    MemoryPool a, b;
+    ASSERT_TRUE(mem_pool_init(&a, 4));
+    ASSERT_TRUE(mem_pool_init(&b, 4));
+    MemoryPointer* in_a = mem_pointer_create("in_a", 64);
+    MemoryPointer* in_b = mem_pointer_create("in_b", 64);
+    ASSERT_TRUE(mem_pointer_allocate(in_a, 64, &a));
+    ASSERT_TRUE(mem_pointer_allocate(in_b, 64, &b));
+    std::vector<MemoryPointer*> shares_a, shares_b;
+    for (int i = 0; i < 20; i++) {
+        // The last cache used is b's, then a's, then b's again.
+        shares_a.push_back(mem_pointer_share(in_a, "share_a"));
+        shares_b.push_back(mem_pointer_share(in_b, "share_b"));
+        ASSERT_TRUE(AllocateAndDestroy(i % 2 == 0 ? &a : &b, 64));
+    }
+    EXPECT_EQ(21u, mem_pointer_refcount(in_a));
+    EXPECT_EQ(21u, mem_pointer_refcount(in_b));
+    for (int i = 0; i < 20; i++) {
+        ASSERT_TRUE(mem_pointer_destroy(shares_a[i], &a));
+        ASSERT_TRUE(AllocateAndDestroy(i % 3 == 0 ? &a : &b, 64));
+        ASSERT_TRUE(mem_pointer_destroy(shares_b[i], &b));
+    }
+    EXPECT_EQ(1u, mem_pointer_refcount(in_a));
+    EXPECT_EQ(1u, mem_pointer_refcount(in_b));
+    // The last references: in_a's while the thread last used b's cache, then in_b's.
+    // (Two crossed releases would cancel out in the counts checked below.)
+    ASSERT_TRUE(AllocateAndDestroy(&b, 64));
+    ASSERT_TRUE(mem_pointer_destroy(in_a, &a));
+    ASSERT_TRUE(mem_pointer_destroy(in_b, &b));
+    for (MemoryPool* pool : {&a, &b}) {
+        MemPoolStats s = Stats(pool);
+        EXPECT_EQ(0u, s.live_containers);
+        if (!memkit_test::kReuseIsDelayed) {
+            EXPECT_EQ(2u, s.orphaned_containers);  // in_X's block and the one the loops reuse
+        }
+        EXPECT_TRUE(mem_pool_validate(pool));
+        mem_pool_destroy(pool);
+    }
+}
+
 TEST(ThreadCache, SpillPastTheBudgetFreesOrphans) {
     if (!MEM_THREAD_SAFE) GTEST_SKIP() << "no caches in the single-threaded build";
     MemoryPool pool;

@@ -447,19 +447,35 @@ static mem__always_inline void mem__container_release_in(mem__page* page, Memory
     mem__container_release_wiped(page, cache, c);
 }
 
-/* Drops a reference counted in refcount, on the owner's thread: a small container
- * whose last reference it was is wiped inside the owner section and put back inline
- * (mem__owner_put_and_leave); a large one is released after the section. */
-static mem__always_inline void mem__ref_drop_local(MemoryContainer* c) {
-    mem__thread_state* ts = mem__current_state;
-    mem__page* page = mem__page_of(c);
+/* The cache that holds `c`, a live container of `st` that `ts`, the calling thread's
+ * state, owns: the thread's last cache when that is its cache for `st`, which needs
+ * no walk from the container through the page table (a page with live blocks stays
+ * in the cache of its blocks' owner for their pool: only empty pages leave a cache),
+ * else the cache the page names. */
+static inline mem__cache* mem__owned_cache(mem__thread_state* ts, const struct mem__pool_state* st,
+                                           const MemoryContainer* c) {
+    mem__cache* hint = ts->last_cache;
+    if (mem__likely(mem__atomic_load_relaxed(&hint->pool) == st)) {
+        mem__assert(mem__atomic_load_relaxed(&mem__page_of(c)->cache) == hint);
+        return hint;
+    }
     /* Acquire: pairs with the release store that installed the page in its cache. */
-    mem__cache* cache = mem__atomic_load_acquire(&page->cache);
+    return mem__atomic_load_acquire(&mem__page_of(c)->cache);
+}
+
+/* Drops a reference counted in refcount, on the owner's thread, to `c` of `st`: a
+ * small container whose last reference it was is wiped inside the owner section and
+ * put back inline (mem__owner_put_and_leave); a large one is released after the
+ * section. */
+static mem__always_inline void mem__ref_drop_local(const struct mem__pool_state* st, MemoryContainer* c) {
+    mem__thread_state* ts = mem__current_state;
+    mem__cache* cache = mem__owned_cache(ts, st, c);
     mem__section section = mem__owner_enter(ts, cache);
     if (!mem__ref_drop_local_count(c)) {
         mem__owner_leave(ts, section);
         return;
     }
+    mem__page* page = mem__page_of(c);
     if (mem__unlikely(mem__page_is_single(page))) {
         mem__owner_leave(ts, section);
         mem__container_release(c); /* large: wiped outside the section */
@@ -472,19 +488,22 @@ static mem__always_inline void mem__ref_drop_local(MemoryContainer* c) {
 /* ---- handles */
 
 /* mem__container_of with its common case inline: a live handle's container whose pool
- * still lives; anything else goes to mem__container_of, which sets the error. */
-static inline MemoryContainer* mem__container_of_live(const MemoryPointer* ptr) {
+ * still lives, and (*st) that pool's state; anything else goes to mem__container_of,
+ * which sets the error. */
+static inline MemoryContainer* mem__container_of_live(const MemoryPointer* ptr, struct mem__pool_state** st) {
     /* Acquire (magic): pairs with the release store that made the handle live;
      * (container): with the one that published the container. */
     if (mem__likely(ptr != NULL && mem__atomic_load_acquire(&ptr->magic) == MEM__POINTER_MAGIC)) {
         MemoryContainer* c = mem__atomic_load_acquire(&ptr->container);
         MemoryPool* pool = mem__atomic_load_relaxed(&ptr->pool);
         if (mem__likely(c != NULL && pool != NULL &&
-                        mem__pool_state_matching(pool, mem__atomic_load_relaxed(&ptr->generation)) != NULL)) {
+                        (*st = mem__pool_state_matching(pool, mem__atomic_load_relaxed(&ptr->generation))) != NULL)) {
             return c;
         }
     }
-    return mem__container_of(ptr);
+    MemoryContainer* c = mem__container_of(ptr);
+    *st = c != NULL ? mem__pointer_pool_state(ptr) : NULL;
+    return c;
 }
 
 /* The public fields, which a destroyed handle forbids in tracking builds (its private

@@ -64,13 +64,14 @@ bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
     return c != NULL;
 }
 
-/* Drops `ptr`'s reference to `c` now (not deferred); `carrier`, when the reference is
- * the owner's to count and this is not the owner's thread, takes it there. */
-static void drop_now(MemoryPointer* carrier, MemoryContainer* c, bool local_ref) {
+/* Drops `ptr`'s reference to `c` of `st` now (not deferred); `carrier`, when the
+ * reference is the owner's to count and this is not the owner's thread, takes it
+ * there. */
+static void drop_now(MemoryPointer* carrier, const struct mem__pool_state* st, MemoryContainer* c, bool local_ref) {
     if (carrier != NULL) {
         mem__remote_push(mem__atomic_load_acquire(&mem__page_of(c)->cache), carrier, MEM__REMOTE_CARRIER);
     } else if (local_ref) {
-        mem__ref_drop_local(c);
+        mem__ref_drop_local(st, c);
     } else {
         mem__ref_drop_shared(c);
     }
@@ -139,7 +140,7 @@ bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
             destroy_as_carrier(ptr, c);
             return true;
         }
-        mem__ref_drop_local(c);
+        mem__ref_drop_local(st, c);
     } else {
         mem__ref_drop_shared(c);
     }
@@ -151,11 +152,11 @@ bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
  * state, or NULL), safe against a first publish
  * running on another thread: a share that sees the pointer unpublished runs inside
  * the thread's section, which that publish waits for before replacing the container. */
-static mem__always_inline MemoryContainer* share_reference(mem__thread_state* ts, const MemoryPointer* src,
-                                                           bool* local) {
+static mem__always_inline MemoryContainer* share_reference(mem__thread_state* ts, const struct mem__pool_state* st,
+                                                           const MemoryPointer* src, bool* local) {
     MemoryContainer* c = mem__atomic_load_acquire(&src->container);
     bool owner = ts != NULL && c->owner == ts->index;
-    mem__cache* cache = owner ? mem__atomic_load_acquire(&mem__page_of(c)->cache) : NULL;
+    mem__cache* cache = owner ? mem__owned_cache(ts, st, c) : NULL;
     if (ts != NULL) {
         mem__section section = cache != NULL ? mem__owner_enter(ts, cache) : mem__section_enter(ts);
         if (!(mem__atomic_load_relaxed(&src->flags) & MEM__POINTER_PUBLISHED)) {
@@ -176,7 +177,8 @@ static mem__always_inline MemoryContainer* share_reference(mem__thread_state* ts
 
 /* mem_pointer_share and mem_pointer_share_n, inline in each as create is. */
 static mem__inline_specialised MemoryPointer* share(const MemoryPointer* src, mem__name name) {
-    if (mem__container_of_live(src) == NULL) {
+    struct mem__pool_state* st;
+    if (mem__container_of_live(src, &st) == NULL) {
         return NULL;
     }
     if (name.text == NULL) {
@@ -192,7 +194,7 @@ static mem__inline_specialised MemoryPointer* share(const MemoryPointer* src, me
     MemoryPointer* handle = mem__handle_new_on(ts, name, mem__atomic_load_relaxed(&src->pool),
                                                mem__atomic_load_relaxed(&src->generation));
     bool local = false;
-    MemoryContainer* c = handle != NULL ? share_reference(ts, src, &local) : NULL;
+    MemoryContainer* c = handle != NULL ? share_reference(ts, st, src, &local) : NULL;
     if (c != NULL) {
         /* A plain store: no other thread knows the new handle yet. */
         mem__atomic_store_relaxed(&handle->flags, (uint16_t)(local ? MEM__POINTER_LOCAL_REF : 0));
@@ -258,7 +260,7 @@ void* mem_pointer_write(MemoryPointer* ptr, MemoryPool* pool) {
     }
     memcpy(copy->data, c->data, c->size);
     attach(ptr, mem__atomic_load_relaxed(&ptr->pool), st, copy, local);
-    drop_now(carrier, c, local_ref);
+    drop_now(carrier, st, c, local_ref);
     mem__handle_leave(ptr, false);
     return copy->data;
 }
