@@ -282,9 +282,11 @@ TEST(ThreadCache, OwnerSharesAndDestroysWhileSwitchingPools) {
     ASSERT_TRUE(mem_pointer_allocate(in_b, 64, &b));
     std::vector<MemoryPointer*> shares_a, shares_b;
     for (int i = 0; i < 20; i++) {
-        // The last cache used is b's, then a's, then b's again.
+        // The thread last used a's cache, then b's, alternately, before each share.
         shares_a.push_back(mem_pointer_share(in_a, "share_a"));
         shares_b.push_back(mem_pointer_share(in_b, "share_b"));
+        ASSERT_NE(nullptr, shares_a.back());
+        ASSERT_NE(nullptr, shares_b.back());
         ASSERT_TRUE(AllocateAndDestroy(i % 2 == 0 ? &a : &b, 64));
     }
     EXPECT_EQ(21u, mem_pointer_refcount(in_a));

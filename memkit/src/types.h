@@ -304,7 +304,8 @@ typedef struct mem__arena_chunk {
     struct mem__arena_chunk* next;
     size_t capacity;
     size_t used; /* not kept for the arena's current chunk: its window says */
-    _Alignas(16) unsigned char data[];
+    void* block; /* what the system allocator returned: the chunk lies inside it */
+    _Alignas(16) unsigned char data[]; /* on a cache line (arena.c) */
 } mem__arena_chunk;
 
 /* The first fields match MemoryPointer's private layout (the object heap's contract):
