@@ -1,8 +1,9 @@
 /*
  * ab_loops.c - the loops bench/ab_same_process.sh times, compiled once per build of
- * the library: the script renames the API (-Dmem_pointer_destroy=a_mem_pointer_destroy
- * and so on) and the entry points (-DAB_BUILD=a), so that two builds, each with its
- * own globals, link into one process.
+ * the library with its entry points named for the build (-DAB_BUILD=a: a_lifecycle
+ * and so on); the script then renames the library calls in the object as it renames
+ * the library's own symbols (mem_pointer_destroy -> a_mem_pointer_destroy), so that
+ * two builds, each with its own globals, link into one process.
  */
 #include <string.h>
 
@@ -13,6 +14,7 @@
 
 void AB_NAME(AB_BUILD, share_release)(MemoryPointer* own, MemoryPool* pool, long n);
 void AB_NAME(AB_BUILD, lifecycle)(MemoryPool* pool, long n, size_t size);
+void AB_NAME(AB_BUILD, request)(const size_t* sizes, int count, long n);
 MemoryPointer* AB_NAME(AB_BUILD, setup)(MemoryPool* pool);
 void AB_NAME(AB_BUILD, teardown)(MemoryPool* pool, MemoryPointer* own);
 
@@ -42,6 +44,23 @@ void AB_NAME(AB_BUILD, lifecycle)(MemoryPool* pool, long n, size_t size) {
         if (!mem_pointer_destroy(p, pool)) {
             __builtin_trap();
         }
+    }
+}
+
+/* A request: acquire a request arena, `count` allocations of `sizes`, touch each,
+ * release (which wipes) (bench/compare's request). */
+void AB_NAME(AB_BUILD, request)(const size_t* sizes, int count, long n) {
+    for (long i = 0; i < n; i++) {
+        MemoryArena* arena = mem_request_arena_acquire();
+        if (arena == NULL) {
+            __builtin_trap();
+        }
+        for (int k = 0; k < count; k++) {
+            char* block = mem_arena_alloc(arena, sizes[k]);
+            block[0] = (char)k;
+            ab_sink = block;
+        }
+        mem_request_arena_release(arena);
     }
 }
 

@@ -3,6 +3,7 @@
  * b: after) in one process, their loops interleaved round by round, so that a change
  * of the whole VM's speed hits both alike. Prints, per loop, each build's median ns
  * per operation and the median of the rounds' b/a ratios, with how many rounds b won.
+ * Loops: share + release, the lifecycle of SIZE bytes, a request of 32 blocks.
  * Usage: ab_main [ROUNDS] [SIZE]
  */
 #define _GNU_SOURCE
@@ -20,11 +21,15 @@ void a_lifecycle(MemoryPool* pool, long n, size_t size);
 void b_lifecycle(MemoryPool* pool, long n, size_t size);
 MemoryPointer* a_setup(MemoryPool* pool);
 MemoryPointer* b_setup(MemoryPool* pool);
+void a_request(const size_t* sizes, int count, long n);
+void b_request(const size_t* sizes, int count, long n);
 void a_teardown(MemoryPool* pool, MemoryPointer* own);
 void b_teardown(MemoryPool* pool, MemoryPointer* own);
 
 #define MAX_ROUNDS 201
 #define OPS 1000000L
+#define REQUESTS 200000L
+#define REQUEST_BLOCKS 32
 
 static double now_ns(void) {
     struct timespec t;
@@ -67,7 +72,15 @@ int main(int argc, char** argv) {
     MemoryPool pool_a, pool_b;
     MemoryPointer* own_a = a_setup(&pool_a);
     MemoryPointer* own_b = b_setup(&pool_b);
+    /* bench/compare's request sizes are its own generator's; any 32 of 16-512 B do. */
+    size_t sizes[REQUEST_BLOCKS];
+    unsigned seed = 2026;
+    for (int k = 0; k < REQUEST_BLOCKS; k++) {
+        seed = seed * 1103515245u + 12345u;
+        sizes[k] = 16 + (seed >> 8) % 497;
+    }
     static double share_a[MAX_ROUNDS], share_b[MAX_ROUNDS], life_a[MAX_ROUNDS], life_b[MAX_ROUNDS];
+    static double request_a[MAX_ROUNDS], request_b[MAX_ROUNDS];
     for (int r = 0; r < rounds; r++) {
         /* The order alternates, so neither build always runs right after the other. */
         bool a_first = r % 2 == 0;
@@ -77,14 +90,20 @@ int main(int argc, char** argv) {
                 a_share_release(own_a, &pool_a, OPS);
                 double t1 = now_ns();
                 a_lifecycle(&pool_a, OPS, (size_t)size);
+                double t2 = now_ns();
+                a_request(sizes, REQUEST_BLOCKS, REQUESTS);
                 share_a[r] = (t1 - t0) / OPS;
-                life_a[r] = (now_ns() - t1) / OPS;
+                life_a[r] = (t2 - t1) / OPS;
+                request_a[r] = (now_ns() - t2) / REQUESTS;
             } else {
                 b_share_release(own_b, &pool_b, OPS);
                 double t1 = now_ns();
                 b_lifecycle(&pool_b, OPS, (size_t)size);
+                double t2 = now_ns();
+                b_request(sizes, REQUEST_BLOCKS, REQUESTS);
                 share_b[r] = (t1 - t0) / OPS;
-                life_b[r] = (now_ns() - t1) / OPS;
+                life_b[r] = (t2 - t1) / OPS;
+                request_b[r] = (now_ns() - t2) / REQUESTS;
             }
         }
     }
@@ -92,6 +111,7 @@ int main(int argc, char** argv) {
     snprintf(name, sizeof name, "lifecycle/%ld", size);
     report("share_release", share_a, share_b, rounds);
     report(name, life_a, life_b, rounds);
+    report("request", request_a, request_b, rounds);
     a_teardown(&pool_a, own_a);
     b_teardown(&pool_b, own_b);
     return 0;

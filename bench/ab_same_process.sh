@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Times two builds of the library against each other in one process: share + release
-# and the pointer lifecycle, interleaved round by round (bench/ab_main.c). Separate
+# Times two builds of the library against each other in one process: share + release,
+# the pointer lifecycle and the per-request cycle, interleaved round by round (bench/ab_main.c). Separate
 # processes run in different speed modes on a shared VM (performance-analysis.md);
 # one process sees both builds in the same mode. Each build's memkit/src is compiled
 # as the Makefile does (-O2, memkit/cflags.sh, NDEBUG) and its global symbols are
@@ -45,13 +45,9 @@ build() {
     ld -r "${objects[@]}" -o "$dir/merged.o"
     nm --defined-only -g "$dir/merged.o" | awk -v p="$1" '{print $3, p "_" $3}' >"$dir/renames.txt"
     objcopy --redefine-syms="$dir/renames.txt" "$dir/merged.o" "$work/$1.o"
-    # The API the loops call, renamed the same way (not the two names pointer.h
-    # defines as macros over the _n functions, which are renamed).
-    local defines
-    defines=$(awk '$1 ~ /^mem_(pointer|pool)_/ && $1 !~ /^mem_pointer_(create|share)$/ {print "-D" $1 "=" $2}' \
-        "$dir/renames.txt")
-    # shellcheck disable=SC2086
-    gcc $flags -I"$dir/memkit/include" -DAB_BUILD="$1" $defines -c "$root/bench/ab_loops.c" -o "$work/loops_$1.o"
+    # The loops, their calls into the library renamed the same way.
+    gcc $flags -I"$dir/memkit/include" -DAB_BUILD="$1" -c "$root/bench/ab_loops.c" -o "$dir/loops.o"
+    objcopy --redefine-syms="$dir/renames.txt" "$dir/loops.o" "$work/loops_$1.o"
 }
 
 build a "$old"
