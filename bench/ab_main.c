@@ -62,6 +62,28 @@ static void report(const char* name, const double* a, const double* b, int round
            median(b, rounds), median(ratio, rounds), won, rounds);
 }
 
+/* One build's loops, its pool and pointer, and its times per round. */
+typedef struct {
+    void (*share_release)(MemoryPointer* own, MemoryPool* pool, long n);
+    void (*lifecycle)(MemoryPool* pool, long n, size_t size);
+    void (*request)(const size_t* sizes, int count, long n);
+    MemoryPool pool;
+    MemoryPointer* own;
+    double share[MAX_ROUNDS], life[MAX_ROUNDS], request_ns[MAX_ROUNDS];
+} Build;
+
+static void run_round(Build* build, int round, size_t size, const size_t* sizes) {
+    double t0 = now_ns();
+    build->share_release(build->own, &build->pool, OPS);
+    double t1 = now_ns();
+    build->lifecycle(&build->pool, OPS, size);
+    double t2 = now_ns();
+    build->request(sizes, REQUEST_BLOCKS, REQUESTS);
+    build->share[round] = (t1 - t0) / OPS;
+    build->life[round] = (t2 - t1) / OPS;
+    build->request_ns[round] = (now_ns() - t2) / REQUESTS;
+}
+
 int main(int argc, char** argv) {
     int rounds = argc > 1 ? atoi(argv[1]) : 21;
     long size = argc > 2 ? atol(argv[2]) : 64;
@@ -69,9 +91,10 @@ int main(int argc, char** argv) {
         fprintf(stderr, "usage: ab_main [ROUNDS (1-%d)] [SIZE]\n", MAX_ROUNDS);
         return 2;
     }
-    MemoryPool pool_a, pool_b;
-    MemoryPointer* own_a = a_setup(&pool_a);
-    MemoryPointer* own_b = b_setup(&pool_b);
+    static Build a = {.share_release = a_share_release, .lifecycle = a_lifecycle, .request = a_request};
+    static Build b = {.share_release = b_share_release, .lifecycle = b_lifecycle, .request = b_request};
+    a.own = a_setup(&a.pool);
+    b.own = b_setup(&b.pool);
     /* bench/compare's request sizes are its own generator's; any 32 of 16-512 B do. */
     size_t sizes[REQUEST_BLOCKS];
     unsigned seed = 2026;
@@ -79,40 +102,17 @@ int main(int argc, char** argv) {
         seed = seed * 1103515245u + 12345u;
         sizes[k] = 16 + (seed >> 8) % 497;
     }
-    static double share_a[MAX_ROUNDS], share_b[MAX_ROUNDS], life_a[MAX_ROUNDS], life_b[MAX_ROUNDS];
-    static double request_a[MAX_ROUNDS], request_b[MAX_ROUNDS];
     for (int r = 0; r < rounds; r++) {
         /* The order alternates, so neither build always runs right after the other. */
-        bool a_first = r % 2 == 0;
-        for (int turn = 0; turn < 2; turn++) {
-            double t0 = now_ns();
-            if (a_first == (turn == 0)) {
-                a_share_release(own_a, &pool_a, OPS);
-                double t1 = now_ns();
-                a_lifecycle(&pool_a, OPS, (size_t)size);
-                double t2 = now_ns();
-                a_request(sizes, REQUEST_BLOCKS, REQUESTS);
-                share_a[r] = (t1 - t0) / OPS;
-                life_a[r] = (t2 - t1) / OPS;
-                request_a[r] = (now_ns() - t2) / REQUESTS;
-            } else {
-                b_share_release(own_b, &pool_b, OPS);
-                double t1 = now_ns();
-                b_lifecycle(&pool_b, OPS, (size_t)size);
-                double t2 = now_ns();
-                b_request(sizes, REQUEST_BLOCKS, REQUESTS);
-                share_b[r] = (t1 - t0) / OPS;
-                life_b[r] = (t2 - t1) / OPS;
-                request_b[r] = (now_ns() - t2) / REQUESTS;
-            }
-        }
+        run_round(r % 2 == 0 ? &a : &b, r, (size_t)size, sizes);
+        run_round(r % 2 == 0 ? &b : &a, r, (size_t)size, sizes);
     }
     char name[32];
     snprintf(name, sizeof name, "lifecycle/%ld", size);
-    report("share_release", share_a, share_b, rounds);
-    report(name, life_a, life_b, rounds);
-    report("request", request_a, request_b, rounds);
-    a_teardown(&pool_a, own_a);
-    b_teardown(&pool_b, own_b);
+    report("share_release", a.share, b.share, rounds);
+    report(name, a.life, b.life, rounds);
+    report("request", a.request_ns, b.request_ns, rounds);
+    a_teardown(&a.pool, a.own);
+    b_teardown(&b.pool, b.own);
     return 0;
 }
