@@ -29,10 +29,10 @@ _Static_assert(offsetof(mem__arena_chunk, data) % 16 == 0, "chunk data 16-byte a
 
 /* A chunk's data starts on a cache line: where the system allocator happens to put
  * it (16-byte aligned) would decide how fast its wipe runs. glibc's memset zeroes
- * 2 KiB and more with `rep stosb`, which on Intel's cores runs much slower from an
- * address off a cache line: a request's cycle took 1.1-1.2x the time in one process
- * and the same code, its chunk 48 bytes off a line in one copy and on a line in the
- * other (performance-analysis.md). */
+ * 2 KiB and more with `rep stosb`, which on an Intel Ice Lake core ran 1.5x slower
+ * from an address 16 or 48 bytes past a cache line: the same request cycle took
+ * 1.02-1.53x the time in two copies of the library in one process, one copy's chunk
+ * 48 bytes past a line, the other's on one (performance-analysis.md). */
 #define CHUNK_DATA_ALIGNMENT 64u
 
 /* A chunk of `capacity` bytes (at most 2 * MEM_MAX_ALLOCATION + 4096: no overflow). */

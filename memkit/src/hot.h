@@ -501,9 +501,11 @@ static inline MemoryContainer* mem__container_of_live(const MemoryPointer* ptr, 
             return c;
         }
     }
+    /* Never a container without its pool's state (a pool destroyed meanwhile: NULL,
+     * with mem__pointer_pool_state's error). */
     MemoryContainer* c = mem__container_of(ptr);
     *st = c != NULL ? mem__pointer_pool_state(ptr) : NULL;
-    return c;
+    return *st != NULL ? c : NULL;
 }
 
 /* The public fields, which a destroyed handle forbids in tracking builds (its private
