@@ -6,7 +6,8 @@
 # builds and runs the separate consumer workspace (examples/consumer), builds and
 # tests the module with Debian's Bazel 7 in a chroot and runs the bzlmod consumer
 # (tests/modern_bazel.sh), checks `make install` + pkg-config, fuzzes for a minute
-# (fuzz/run.sh), runs the tests under valgrind and measures coverage.
+# (fuzz/run.sh), runs the tests under valgrind and measures coverage, and builds and
+# runs bench/ab_same_process.sh for one round (a smoke check of the tool, no timing).
 # Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,7 @@ run make-install-pkg-config bash tests/install_test.sh
 run fuzz bash fuzz/run.sh 45 15
 run valgrind bash tests/valgrind.sh
 run coverage bash tests/coverage.sh
+run bench-ab-smoke bash bench/ab_same_process.sh HEAD HEAD 1 64
 rm -f "$log"
 echo "time per step: ${timings[*]/%/;} total $SECONDS s"
 echo "tests: $passed passed, $failed failed"
