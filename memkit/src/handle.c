@@ -71,7 +71,8 @@ struct mem__pool_state* mem__pointer_pool(const MemoryPointer* ptr, MemoryPool* 
     return st;
 }
 
-MemoryContainer* mem__container_of(const MemoryPointer* ptr) {
+MemoryContainer* mem__container_and_state_of(const MemoryPointer* ptr, struct mem__pool_state** st) {
+    *st = NULL;
     if (mem__pointer_check(ptr) == NULL) {
         return NULL;
     }
@@ -81,7 +82,13 @@ MemoryContainer* mem__container_of(const MemoryPointer* ptr) {
         return mem__fail_null(MEM_ERR_NOT_ALLOCATED);
     }
     /* A destroyed pool took its containers with it. */
-    return mem__pointer_pool_state(ptr) != NULL ? c : NULL;
+    *st = mem__pointer_pool_state(ptr);
+    return *st != NULL ? c : NULL;
+}
+
+MemoryContainer* mem__container_of(const MemoryPointer* ptr) {
+    struct mem__pool_state* st;
+    return mem__container_and_state_of(ptr, &st);
 }
 
 #if MEM__DEBUG && MEM_THREAD_SAFE

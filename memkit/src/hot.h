@@ -487,9 +487,9 @@ static mem__always_inline void mem__ref_drop_local(const struct mem__pool_state*
 
 /* ---- handles */
 
-/* mem__container_of with its common case inline: a live handle's container whose pool
- * still lives, and (*st) that pool's state; anything else goes to mem__container_of,
- * which sets the error. */
+/* mem__container_and_state_of with its common case inline: a live handle's container
+ * whose pool still lives, and (*st) that pool's state; anything else goes to the
+ * function, which sets the error. */
 static inline MemoryContainer* mem__container_of_live(const MemoryPointer* ptr, struct mem__pool_state** st) {
     /* Acquire (magic): pairs with the release store that made the handle live;
      * (container): with the one that published the container. */
@@ -501,11 +501,7 @@ static inline MemoryContainer* mem__container_of_live(const MemoryPointer* ptr, 
             return c;
         }
     }
-    /* Never a container without its pool's state (a pool destroyed meanwhile: NULL,
-     * with mem__pointer_pool_state's error). */
-    MemoryContainer* c = mem__container_of(ptr);
-    *st = c != NULL ? mem__pointer_pool_state(ptr) : NULL;
-    return *st != NULL ? c : NULL;
+    return mem__container_and_state_of(ptr, st);
 }
 
 /* The public fields, which a destroyed handle forbids in tracking builds (its private

@@ -552,6 +552,8 @@ struct mem__pool_state* mem__pointer_pool_state(const MemoryPointer* ptr);
 struct mem__pool_state* mem__pointer_pool(const MemoryPointer* ptr, MemoryPool* pool);
 /* The container of a valid, allocated pointer whose pool lives, or NULL with the error. */
 MemoryContainer* mem__container_of(const MemoryPointer* ptr);
+/* mem__container_of, and (*st) the state of that pool (NULL with the container). */
+MemoryContainer* mem__container_and_state_of(const MemoryPointer* ptr, struct mem__pool_state** st);
 /* False with MEM_ERR_ZERO_SIZE or MEM_ERR_SIZE_OVERFLOW unless 0 < size <= max. */
 static inline bool mem__check_size(size_t size) {
     if (mem__likely(size - 1 < MEM_MAX_ALLOCATION)) {

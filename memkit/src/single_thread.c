@@ -77,7 +77,7 @@ mem__rcu_record* mem__rcu_record_new(void) {
 }
 
 void mem__rcu_defer(mem__rcu_record* record, struct mem__pool_state* st, MemoryContainer* c, bool local) {
-    mem__sys_free(record); /* no grace period here, so no pool to mark as using RCU */
+    mem__sys_free(record); /* no grace period here: the reference drops at once */
     if (local) {
         mem__ref_drop_local(st, c);
     } else {
