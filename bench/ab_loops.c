@@ -15,6 +15,7 @@
 void AB_NAME(AB_BUILD, share_release)(MemoryPointer* own, MemoryPool* pool, long n);
 void AB_NAME(AB_BUILD, lifecycle)(MemoryPool* pool, long n, size_t size);
 void AB_NAME(AB_BUILD, request)(const size_t* sizes, int count, long n);
+void AB_NAME(AB_BUILD, refcount)(MemoryPool* pool, long n);
 MemoryPointer* AB_NAME(AB_BUILD, setup)(MemoryPool* pool);
 void AB_NAME(AB_BUILD, teardown)(MemoryPool* pool, MemoryPointer* own);
 
@@ -41,6 +42,32 @@ void AB_NAME(AB_BUILD, lifecycle)(MemoryPool* pool, long n, size_t size) {
         }
         memset(p->container->data, 0x5A, size);
         ab_sink = p->container->data;
+        if (!mem_pointer_destroy(p, pool)) {
+            __builtin_trap();
+        }
+    }
+}
+
+/* The refcounted buffer: a 256-byte container made and written, 4 shares, all 5
+ * handles destroyed, the last wiping it (bench/compare's refcount/256). */
+void AB_NAME(AB_BUILD, refcount)(MemoryPool* pool, long n) {
+    enum { BUFFER = 256, SHARES = 4 };
+    for (long i = 0; i < n; i++) {
+        MemoryPointer* p = mem_pointer_create("buffer", BUFFER);
+        if (p == NULL || !mem_pointer_allocate(p, BUFFER, pool)) {
+            __builtin_trap();
+        }
+        memset(p->container->data, 1, BUFFER);
+        MemoryPointer* shares[SHARES];
+        for (int k = 0; k < SHARES; k++) {
+            shares[k] = mem_pointer_share(p, "share");
+            ab_sink = shares[k];
+        }
+        for (int k = 0; k < SHARES; k++) {
+            if (!mem_pointer_destroy(shares[k], pool)) {
+                __builtin_trap();
+            }
+        }
         if (!mem_pointer_destroy(p, pool)) {
             __builtin_trap();
         }

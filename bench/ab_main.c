@@ -3,7 +3,8 @@
  * b: after) in one process, their loops interleaved round by round, so that a change
  * of the whole VM's speed hits both alike. Prints, per loop, each build's median ns
  * per operation and the median of the rounds' b/a ratios, with how many rounds b won.
- * Loops: share + release, the lifecycle of SIZE bytes, a request of 32 blocks.
+ * Loops: share + release, the lifecycle of SIZE bytes, a request of 32 blocks, the
+ * refcounted 256-byte buffer (create, 4 shares, 5 destroys).
  * Usage: ab_main [ROUNDS] [SIZE]
  */
 #define _GNU_SOURCE
@@ -23,6 +24,8 @@ MemoryPointer* a_setup(MemoryPool* pool);
 MemoryPointer* b_setup(MemoryPool* pool);
 void a_request(const size_t* sizes, int count, long n);
 void b_request(const size_t* sizes, int count, long n);
+void a_refcount(MemoryPool* pool, long n);
+void b_refcount(MemoryPool* pool, long n);
 void a_teardown(MemoryPool* pool, MemoryPointer* own);
 void b_teardown(MemoryPool* pool, MemoryPointer* own);
 
@@ -67,9 +70,10 @@ typedef struct {
     void (*share_release)(MemoryPointer* own, MemoryPool* pool, long n);
     void (*lifecycle)(MemoryPool* pool, long n, size_t size);
     void (*request)(const size_t* sizes, int count, long n);
+    void (*refcount)(MemoryPool* pool, long n);
     MemoryPool pool;
     MemoryPointer* own;
-    double share[MAX_ROUNDS], life[MAX_ROUNDS], request_ns[MAX_ROUNDS];
+    double share[MAX_ROUNDS], life[MAX_ROUNDS], request_ns[MAX_ROUNDS], refcount_ns[MAX_ROUNDS];
 } Build;
 
 static void run_round(Build* build, int round, size_t size, const size_t* sizes) {
@@ -79,9 +83,12 @@ static void run_round(Build* build, int round, size_t size, const size_t* sizes)
     build->lifecycle(&build->pool, OPS, size);
     double t2 = now_ns();
     build->request(sizes, REQUEST_BLOCKS, REQUESTS);
+    double t3 = now_ns();
+    build->refcount(&build->pool, REQUESTS);
     build->share[round] = (t1 - t0) / OPS;
     build->life[round] = (t2 - t1) / OPS;
-    build->request_ns[round] = (now_ns() - t2) / REQUESTS;
+    build->request_ns[round] = (t3 - t2) / REQUESTS;
+    build->refcount_ns[round] = (now_ns() - t3) / REQUESTS;
 }
 
 int main(int argc, char** argv) {
@@ -91,8 +98,8 @@ int main(int argc, char** argv) {
         fprintf(stderr, "usage: ab_main [ROUNDS (1-%d)] [SIZE]\n", MAX_ROUNDS);
         return 2;
     }
-    static Build a = {.share_release = a_share_release, .lifecycle = a_lifecycle, .request = a_request};
-    static Build b = {.share_release = b_share_release, .lifecycle = b_lifecycle, .request = b_request};
+    static Build a = {.share_release = a_share_release, .lifecycle = a_lifecycle, .request = a_request, .refcount = a_refcount};
+    static Build b = {.share_release = b_share_release, .lifecycle = b_lifecycle, .request = b_request, .refcount = b_refcount};
     a.own = a_setup(&a.pool);
     b.own = b_setup(&b.pool);
     /* bench/compare's request sizes are its own generator's; any 32 of 16-512 B do. */
@@ -112,6 +119,7 @@ int main(int argc, char** argv) {
     report("share_release", a.share, b.share, rounds);
     report(name, a.life, b.life, rounds);
     report("request", a.request_ns, b.request_ns, rounds);
+    report("refcount/256", a.refcount_ns, b.refcount_ns, rounds);
     a_teardown(&a.pool, a.own);
     b_teardown(&b.pool, b.own);
     return 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times two builds of the library against each other in one process: share + release,
-# the pointer lifecycle and the per-request cycle, interleaved round by round (bench/ab_main.c). Separate
-# processes run in different speed modes on a shared VM (performance-analysis.md);
+# the pointer lifecycle, the per-request cycle and the refcounted buffer, interleaved
+# round by round (bench/ab_main.c). Separate processes run in different speed modes on
+# a shared VM (performance-analysis.md);
 # one process sees both builds in the same mode. Each build's memkit/src is compiled
 # as the Makefile does (-O2, memkit/cflags.sh, NDEBUG) and its global symbols are
 # renamed (a_..., b_...) so that both link into one binary.
