@@ -314,6 +314,57 @@ TEST(ThreadCache, OwnerSharesAndDestroysWhileSwitchingPools) {
     }
 }
 
+// mem_pointer_share and mem_pointer_destroy run the owner's common case inline and
+// hand every other case to their general path before changing anything: each such
+// case here, on one container, with the counts checked after each step.
+TEST(ThreadCache, OwnerFastPathsHandOverEveryOtherCase) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "shares between threads need the thread-safe build";
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 16));
+    std::thread([&pool] {
+        MemoryPointer* p = mem_pointer_create("p", 64);
+        ASSERT_TRUE(mem_pointer_allocate(p, 64, &pool));
+        // A new thread's handle heap holds nothing past its quarantine: the first
+        // shares make their handles the general way. More handles than a thread
+        // keeps: the last destroys spill the oldest to the shared heap.
+        std::vector<MemoryPointer*> shares;
+        for (int i = 0; i < 8192; i++) {
+            shares.push_back(mem_pointer_share(p, "share"));
+            ASSERT_NE(nullptr, shares.back());
+        }
+        EXPECT_EQ(8193u, mem_pointer_refcount(p));
+        for (MemoryPointer* share : shares) ASSERT_TRUE(mem_pointer_destroy(share, &pool));
+        EXPECT_EQ(1u, mem_pointer_refcount(p));
+        // A reference another thread takes counts in the shared count.
+        MemoryPointer* theirs = nullptr;
+        std::thread([&theirs, p] { theirs = mem_pointer_share(p, "theirs"); }).join();
+        ASSERT_NE(nullptr, theirs);
+        MemoryPointer* mine = mem_pointer_share(p, "mine");
+        ASSERT_NE(nullptr, mine);
+        EXPECT_EQ(3u, mem_pointer_refcount(p));
+        ASSERT_TRUE(mem_pointer_destroy(mine, &pool));
+        // The owner's last reference of its own while another is out: the counts
+        // merge and the container stays.
+        ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+        EXPECT_EQ(1u, mem_pointer_refcount(theirs));
+        EXPECT_EQ(1u, Stats(&pool).live_containers);
+        // Merged, the owner's shares count in the shared count too: dropping the
+        // other thread's handle leaves the container to the owner's new one.
+        MemoryPointer* again = mem_pointer_share(theirs, "again");
+        ASSERT_NE(nullptr, again);
+        EXPECT_EQ(2u, mem_pointer_refcount(theirs));
+        ASSERT_TRUE(mem_pointer_destroy(theirs, &pool));
+        EXPECT_EQ(1u, mem_pointer_refcount(again));
+        EXPECT_EQ(1u, Stats(&pool).live_containers);
+        // The last reference.
+        ASSERT_TRUE(mem_pointer_destroy(again, &pool));
+        MemPoolStats s = Stats(&pool);
+        EXPECT_EQ(0u, s.live_containers);
+        EXPECT_TRUE(mem_pool_validate(&pool));
+    }).join();
+    mem_pool_destroy(&pool);
+}
+
 TEST(ThreadCache, SpillPastTheBudgetFreesOrphans) {
     if (!MEM_THREAD_SAFE) GTEST_SKIP() << "no caches in the single-threaded build";
     MemoryPool pool;

@@ -296,18 +296,30 @@ static inline bool mem__ref_add_held(MemoryContainer* c, bool owner_held, bool* 
     return overflow ? mem__fail(MEM_ERR_REFCOUNT_OVERFLOW) : mem__ref_add_shared(c);
 }
 
-/* One reference less in refcount; true when it was the container's last of all. */
-static inline bool mem__ref_drop_local_count(MemoryContainer* c) {
-    uint32_t count = mem__atomic_load_relaxed(&c->refcount);
+/* The common last drop of `c`, whose refcount is `count`: true, the count now 0, when
+ * that was the container's last reference, none being counted in `shared` (and none
+ * can be added: that takes a reference); else false, nothing changed. Any other last
+ * drop merges, out of line. */
+static inline bool mem__ref_drop_last_unshared(MemoryContainer* c, uint32_t count) {
 #ifndef MEM_FAULT_SKIP_RELEASE
-    /* The common last drop: no other thread counts a reference (and none can add one:
-     * that takes a reference). Acquire: their earlier drops happen before our release
-     * of the container. Any other last drop merges, out of line. */
+    /* Acquire: other threads' earlier drops happen before our release of the container. */
     if (count == 1 && mem__atomic_load_acquire(&c->shared) == 0) {
         mem__atomic_store_release(&c->refcount, 0u);
         return true;
     }
+#else
+    (void)c;
+    (void)count;
 #endif
+    return false;
+}
+
+/* One reference less in refcount; true when it was the container's last of all. */
+static inline bool mem__ref_drop_local_count(MemoryContainer* c) {
+    uint32_t count = mem__atomic_load_relaxed(&c->refcount);
+    if (mem__ref_drop_last_unshared(c, count)) {
+        return true;
+    }
     if (mem__likely(count > 1)) {
         /* Release: this thread's use of the data happens before a writer that later
          * finds the container unshared (mem__ref_total). */
@@ -341,13 +353,15 @@ static inline void mem__object_set_owner(void* object, uint16_t owner) {
     memcpy((unsigned char*)object + 30, &owner, sizeof owner);
 }
 
-/* An object of the calling thread's `heap` of `kind` past its quarantine, or NULL.
- * (The heap by address: a constant index into the thread's heaps for handles, not
- * one loaded from `kind` on every call.) */
-static inline void* mem__object_pop(mem__object_kind* kind, mem__object_heap* heap) {
-    if (mem__unlikely(heap->length <= MEM_HANDLE_QUARANTINE)) {
-        return mem__object_take(kind, heap);
-    }
+/* True when `heap` holds more objects than its quarantine: a pop takes the oldest. */
+static inline bool mem__object_heap_past_quarantine(const mem__object_heap* heap) {
+    return heap->length > MEM_HANDLE_QUARANTINE;
+}
+
+/* The oldest object of the calling thread's `heap`, which holds more than its
+ * quarantine (mem__object_heap_past_quarantine). */
+static inline void* mem__object_pop_past_quarantine(mem__object_heap* heap) {
+    mem__assert(mem__object_heap_past_quarantine(heap));
     void* object = heap->head;
     void* next = mem__object_link(object);
     heap->head = next;
@@ -363,8 +377,24 @@ static inline void* mem__object_pop(mem__object_kind* kind, mem__object_heap* he
     return object;
 }
 
-/* Quarantines a destroyed object in the calling thread's `heap` of `kind`. */
-static inline void mem__object_push(mem__object_kind* kind, mem__object_heap* heap, void* object) {
+/* An object of the calling thread's `heap` of `kind` past its quarantine, or NULL.
+ * (The heap by address: a constant index into the thread's heaps for handles, not
+ * one loaded from `kind` on every call.) */
+static inline void* mem__object_pop(mem__object_kind* kind, mem__object_heap* heap) {
+    if (mem__unlikely(!mem__object_heap_past_quarantine(heap))) {
+        return mem__object_take(kind, heap);
+    }
+    return mem__object_pop_past_quarantine(heap);
+}
+
+/* True when one more object would take `heap` past what a thread keeps: the push
+ * that adds it spills. */
+static inline bool mem__object_heap_full(const mem__object_heap* heap) {
+    return heap->length >= MEM_HANDLE_QUARANTINE + MEM_HANDLE_CACHE;
+}
+
+/* Puts a destroyed object at the tail of the calling thread's `heap` (its FIFO). */
+static inline void mem__object_append(mem__object_heap* heap, void* object) {
     mem__object_set_link(object, NULL);
     if (heap->tail != NULL) {
         mem__object_set_link(heap->tail, object);
@@ -372,7 +402,20 @@ static inline void mem__object_push(mem__object_kind* kind, mem__object_heap* he
         heap->head = object;
     }
     heap->tail = object;
-    if (mem__unlikely(++heap->length > MEM_HANDLE_QUARANTINE + MEM_HANDLE_CACHE)) {
+    heap->length++;
+}
+
+/* Quarantines a destroyed object in the calling thread's `heap`, which is not full
+ * (mem__object_heap_full). */
+static inline void mem__object_push_within(mem__object_heap* heap, void* object) {
+    mem__assert(!mem__object_heap_full(heap));
+    mem__object_append(heap, object);
+}
+
+/* Quarantines a destroyed object in the calling thread's `heap` of `kind`. */
+static inline void mem__object_push(mem__object_kind* kind, mem__object_heap* heap, void* object) {
+    mem__object_append(heap, object);
+    if (mem__unlikely(heap->length > MEM_HANDLE_QUARANTINE + MEM_HANDLE_CACHE)) {
         mem__object_spill(kind, heap);
     }
 }
@@ -448,41 +491,63 @@ static mem__always_inline void mem__container_release_in(mem__page* page, Memory
 }
 
 /* The cache that holds `c`, a live container of `st` that `ts`, the calling thread's
- * state, owns: the thread's last cache when that is its cache for `st`, which needs
- * no walk from the container through the page table (a page with live blocks stays
- * in the cache of its blocks' owner for their pool: only empty pages leave a cache),
- * else the cache the page names. */
-static inline mem__cache* mem__owned_cache(mem__thread_state* ts, const struct mem__pool_state* st,
-                                           const MemoryContainer* c) {
+ * state, owns, when it is the thread's last cache; else NULL. That needs no walk from
+ * the container through the page table: a page with live blocks stays in the cache
+ * of its blocks' owner for their pool (only empty pages leave a cache). */
+static inline mem__cache* mem__owned_cache_if_last(mem__thread_state* ts, const struct mem__pool_state* st,
+                                                   const MemoryContainer* c) {
     mem__cache* hint = ts->last_cache;
     if (mem__likely(mem__atomic_load_relaxed(&hint->pool) == st)) {
         mem__assert(mem__atomic_load_relaxed(&mem__page_of(c)->cache) == hint);
+        (void)c;
         return hint;
     }
-    /* Acquire: pairs with the release store that installed the page in its cache. */
-    return mem__atomic_load_acquire(&mem__page_of(c)->cache);
+    return NULL;
 }
 
-/* Drops a reference counted in refcount, on the owner's thread, to `c` of `st`: a
- * small container whose last reference it was is wiped inside the owner section and
- * put back inline (mem__owner_put_and_leave); a large one is released after the
- * section. */
+/* The cache that holds `c`, a live container of `st` that `ts`, the calling thread's
+ * state, owns: its last cache (mem__owned_cache_if_last), else the one the page names. */
+static inline mem__cache* mem__owned_cache(mem__thread_state* ts, const struct mem__pool_state* st,
+                                           const MemoryContainer* c) {
+    mem__cache* cache = mem__owned_cache_if_last(ts, st, c);
+    /* Acquire: pairs with the release store that installed the page in its cache. */
+    return mem__likely(cache != NULL) ? cache : mem__atomic_load_acquire(&mem__page_of(c)->cache);
+}
+
+/* Drops a reference counted in refcount to `c`, inside the owner section `section`
+ * of `cache`, its cache on the calling thread `ts`, and leaves the section. A small
+ * container whose last reference it was is wiped inside the section and put back
+ * inline (mem__owner_put_and_leave); the rest is mem__ref_release_last_local's and
+ * mem__ref_drop_local_merging's. Every call is the last thing done, so a caller that
+ * ends with it needs no stack frame for it. */
+static mem__always_inline void mem__ref_drop_local_in(mem__thread_state* ts, mem__section section, mem__cache* cache,
+                                                      MemoryContainer* c) {
+    uint32_t count = mem__atomic_load_relaxed(&c->refcount);
+    if (mem__ref_drop_last_unshared(c, count)) {
+        mem__page* page = mem__page_of(c);
+        if (mem__likely(!mem__page_is_single(page) && mem__wipe_is_inline(c->size))) {
+            mem__wipe_inline(c->data, c->size);
+            mem__owner_put_and_leave(ts, section, cache, page, c);
+            return;
+        }
+        mem__ref_release_last_local(ts, section, cache, page, c);
+        return;
+    }
+    if (mem__likely(count > 1)) {
+        /* Release: as in mem__ref_drop_local_count. */
+        mem__atomic_store_release(&c->refcount, count - 1);
+        mem__owner_leave(ts, section);
+        return;
+    }
+    mem__ref_drop_local_merging(ts, section, cache, c);
+}
+
+/* Drops a reference counted in refcount, on the owner's thread, to `c` of `st`
+ * (mem__ref_drop_local_in, once inside the owner section). */
 static mem__always_inline void mem__ref_drop_local(const struct mem__pool_state* st, MemoryContainer* c) {
     mem__thread_state* ts = mem__current_state;
     mem__cache* cache = mem__owned_cache(ts, st, c);
-    mem__section section = mem__owner_enter(ts, cache);
-    if (!mem__ref_drop_local_count(c)) {
-        mem__owner_leave(ts, section);
-        return;
-    }
-    mem__page* page = mem__page_of(c);
-    if (mem__unlikely(mem__page_is_single(page))) {
-        mem__owner_leave(ts, section);
-        mem__container_release(c); /* large: wiped outside the section */
-        return;
-    }
-    mem__wipe_payload(c); /* small: the wipe is short */
-    mem__owner_put_and_leave(ts, section, cache, page, c);
+    mem__ref_drop_local_in(ts, mem__owner_enter(ts, cache), cache, c);
 }
 
 /* ---- handles */
@@ -585,9 +650,8 @@ static mem__always_inline MemoryPointer* mem__handle_new(mem__name name) {
     return mem__handle_new_on(mem__this_thread(), name, NULL, 0);
 }
 
-/* Destroys a handle: public fields NULL, magic DEAD, then quarantined in its owner's
- * heap (inline when that is the calling thread's). */
-static inline void mem__handle_release(MemoryPointer* handle) {
+/* Makes a handle dead: magic DEAD, public fields NULL (forbidden in tracking builds). */
+static inline void mem__handle_kill(MemoryPointer* handle) {
     mem__atomic_store_release(&handle->magic, MEM__POINTER_MAGIC_DEAD);
     mem__atomic_store_relaxed(&handle->container, (MemoryContainer*)NULL);
     mem__atomic_store_relaxed(&handle->pool, (MemoryPool*)NULL);
@@ -595,6 +659,12 @@ static inline void mem__handle_release(MemoryPointer* handle) {
     mem__track_block_released(handle);
     mem__track_allow((unsigned char*)handle + MEM__HANDLE_PUBLIC_BYTES, sizeof *handle - MEM__HANDLE_PUBLIC_BYTES);
     mem__track_forbid(handle, MEM__HANDLE_PUBLIC_BYTES);
+}
+
+/* Destroys a handle: public fields NULL, magic DEAD, then quarantined in its owner's
+ * heap (inline when that is the calling thread's). */
+static inline void mem__handle_release(MemoryPointer* handle) {
+    mem__handle_kill(handle);
     mem__thread_state* ts = mem__this_thread_peek();
     if (mem__likely(ts != NULL && mem__object_owner(handle) == ts->index)) {
         mem__object_push(&mem__handle_kind, &ts->heaps[MEM__HEAP_HANDLES], handle);

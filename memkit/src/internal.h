@@ -80,19 +80,24 @@ void mem__out_of_memory_absorbed(size_t requested);
  * overlap as needed (memset's own trick, without its call); more through memset.
  * Returns `block`, as memset does: a caller that uses the result keeps nothing
  * across the call. */
-static inline void* mem__wipe(void* block, size_t size) {
-    void* wiped = block;
-    if (size - 16 <= 64 - 16) {
-        unsigned char* bytes = block;
-        memset(bytes, 0, 16);
-        memset(bytes + size - 16, 0, 16);
-        if (size > 32) {
-            memset(bytes + 16, 0, 16);
-            memset(bytes + size - 32, 0, 16);
-        }
-    } else {
-        wiped = memset(block, 0, size);
+static inline bool mem__wipe_is_inline(size_t size) { return size - 16 <= 64 - 16; }
+/* mem__wipe of 16 to 64 bytes (mem__wipe_is_inline): never a call. */
+static inline void mem__wipe_inline(void* block, size_t size) {
+    unsigned char* bytes = block;
+    memset(bytes, 0, 16);
+    memset(bytes + size - 16, 0, 16);
+    if (size > 32) {
+        memset(bytes + 16, 0, 16);
+        memset(bytes + size - 32, 0, 16);
     }
+    __asm__ __volatile__("" : : "r"(block) : "memory");
+}
+static inline void* mem__wipe(void* block, size_t size) {
+    if (mem__wipe_is_inline(size)) {
+        mem__wipe_inline(block, size);
+        return block;
+    }
+    void* wiped = memset(block, 0, size);
     __asm__ __volatile__("" : : "r"(wiped) : "memory");
     return wiped;
 }
@@ -481,6 +486,15 @@ void mem__ref_drop_local_held(mem__cache* cache, MemoryContainer* c);
 /* The owner's count was 1 and is now 0: merges with `shared`; true when that was the
  * container's last reference of all. */
 bool mem__ref_drop_last_local(MemoryContainer* c);
+/* mem__ref_drop_local_in's (hot.h) rarer ends, out of line so that its common ones
+ * need no stack frame; each leaves the owner's section `section` of `cache`. The last
+ * reference to `c` of `page` is gone: a small container is wiped (through memset)
+ * inside the section and put back, a large one released after it. */
+void mem__ref_release_last_local(mem__thread_state* ts, mem__section section, mem__cache* cache, mem__page* page,
+                                 MemoryContainer* c);
+/* The owner's count of `c` was 1 with references counted in `shared` (or 0): merges,
+ * and releases `c` when that was its last reference of all. */
+void mem__ref_drop_local_merging(mem__thread_state* ts, mem__section section, mem__cache* cache, MemoryContainer* c);
 /* References in total (a snapshot when other threads share the container). */
 uint32_t mem__ref_total(const MemoryContainer* c);
 /* True when the calling thread owns `c` (its refcount is this thread's to change). */
@@ -650,13 +664,19 @@ struct mem__pool_state* mem__live_pools_first(void);
 /* ---- a pool's state, inline: every call on a pool or handle checks it with these */
 /* The pool's state if `pool` is valid; else NULL with MEM_ERR_NULL_ARGUMENT or
  * MEM_ERR_INVALID_POOL. */
+/* The state of `pool`, a non-NULL pool, when it is initialised, else NULL (no error
+ * set). */
+static inline struct mem__pool_state* mem__pool_state_live(MemoryPool* pool) {
+    /* Acquire: pairs with the release store of mem_pool_init. */
+    struct mem__pool_state* st = mem__atomic_load_acquire(&pool->state);
+    return mem__likely(pool->magic == MEM__POOL_MAGIC) ? st : NULL;
+}
 static inline struct mem__pool_state* mem__pool_state_of(MemoryPool* pool) {
     if (mem__unlikely(pool == NULL)) {
         return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
     }
-    /* Acquire: pairs with the release store of mem_pool_init. */
-    struct mem__pool_state* st = mem__atomic_load_acquire(&pool->state);
-    if (mem__unlikely(pool->magic != MEM__POOL_MAGIC || st == NULL)) {
+    struct mem__pool_state* st = mem__pool_state_live(pool);
+    if (mem__unlikely(st == NULL)) {
         return mem__fail_null(MEM_ERR_INVALID_POOL);
     }
     return st;

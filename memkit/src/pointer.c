@@ -11,9 +11,9 @@
  */
 #include "hot.h"
 
-/* mem_pointer_create and mem_pointer_create_n, inline in each (when optimising) so
- * that each copies its kind of name without testing which kind it has. */
-static mem__inline_specialised MemoryPointer* create(mem__name name, size_t size) {
+/* mem_pointer_create and mem_pointer_create_n, every case (create below takes the
+ * common one). */
+static mem__noinline MemoryPointer* create_general(mem__name name, size_t size) {
     if (name.text == NULL) {
         return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
     }
@@ -21,6 +21,22 @@ static mem__inline_specialised MemoryPointer* create(mem__name name, size_t size
         return mem__fail_null(MEM_ERR_SIZE_OVERFLOW);
     }
     return mem__handle_new(name);
+}
+
+/* mem_pointer_create and mem_pointer_create_n, inline in each (when optimising) so
+ * that each copies its kind of name without testing which kind it has: the common
+ * case, a thread whose handle heap holds more than its quarantine, with no stack
+ * frame; everything else tail-calls create_general. */
+static mem__inline_specialised MemoryPointer* create(mem__name name, size_t size) {
+    mem__thread_state* ts = mem__current_state;
+    if (mem__unlikely(ts == NULL || name.text == NULL || size > MEM_MAX_ALLOCATION ||
+                      !mem__object_heap_past_quarantine(&ts->heaps[MEM__HEAP_HANDLES]))) {
+        return create_general(name, size);
+    }
+    MemoryPointer* handle = mem__object_pop_past_quarantine(&ts->heaps[MEM__HEAP_HANDLES]);
+    mem__object_set_owner(handle, ts->index);
+    mem__handle_init(handle, name, NULL, 0);
+    return handle;
 }
 
 MemoryPointer*(mem_pointer_create)(const char* name, size_t size) {
@@ -41,7 +57,8 @@ static inline void attach(MemoryPointer* ptr, MemoryPool* pool, const struct mem
     mem__atomic_store_release(&ptr->container, c);
 }
 
-bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
+/* mem_pointer_allocate, every case (the function below takes the common one). */
+static mem__noinline bool allocate_general(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
     if (mem__pointer_check(ptr) == NULL) {
         return false;
     }
@@ -62,6 +79,34 @@ bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
     }
     mem__handle_leave(ptr, false);
     return c != NULL;
+}
+
+/* The common case inline, with no stack frame: a live, empty handle, a live pool, a
+ * size in range, and a free block of a queued page of the thread's cache for the pool
+ * (mem__container_take_inline). Everything else (errors included) tail-calls
+ * allocate_general, which makes the same checks and takes the general way to a block. */
+bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
+    /* Acquire (magic): pairs with the release store that made the handle live. */
+    if (mem__unlikely(ptr == NULL || pool == NULL || size - 1 >= MEM_MAX_ALLOCATION ||
+                      mem__atomic_load_acquire(&ptr->magic) != MEM__POINTER_MAGIC ||
+                      mem__atomic_load_relaxed(&ptr->container) != NULL)) {
+        return allocate_general(ptr, size, pool);
+    }
+    struct mem__pool_state* st = mem__pool_state_live(pool);
+    if (mem__unlikely(st == NULL)) {
+        return allocate_general(ptr, size, pool);
+    }
+    if (!mem__handle_enter(ptr, false)) {
+        return false;
+    }
+    MemoryContainer* c = mem__container_take_inline(st, mem__size_class(size), size, MEM__BIRTH_OWNED, false);
+    if (mem__unlikely(c == NULL)) {
+        mem__handle_leave(ptr, false);
+        return allocate_general(ptr, size, pool);
+    }
+    attach(ptr, pool, st, c, true);
+    mem__handle_leave(ptr, false);
+    return true;
 }
 
 /* Drops `ptr`'s reference to `c` of `st` now (not deferred); `carrier`, when the
@@ -112,7 +157,8 @@ static void destroy_as_carrier(MemoryPointer* ptr, MemoryContainer* c) {
     mem__remote_push(mem__atomic_load_acquire(&mem__page_of(c)->cache), ptr, MEM__REMOTE_CARRIER);
 }
 
-bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
+/* mem_pointer_destroy, every case (the function below takes the common one). */
+static mem__noinline bool destroy_general(MemoryPointer* ptr, MemoryPool* pool) {
     if (mem__pointer_check(ptr) == NULL) {
         return false;
     }
@@ -148,6 +194,61 @@ bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
     return true;
 }
 
+/* mem_pointer_destroy when `ptr` holds its container's last owner-counted reference
+ * (mem_pointer_destroy's common case but for that; inside the owner section `section`
+ * of `cache`): the handle goes first, into its heap, which has room, then the
+ * reference (mem__ref_drop_local_in). Out of line, so that the common destroy does
+ * not grow by it. */
+static mem__noinline void destroy_owned_last(mem__thread_state* ts, mem__section section, mem__cache* cache,
+                                             MemoryPointer* ptr, MemoryContainer* c) {
+    mem__handle_kill(ptr);
+    mem__object_push_within(&ts->heaps[MEM__HEAP_HANDLES], ptr);
+    mem__ref_drop_local_in(ts, section, cache, c);
+}
+
+/* The common case inline, with no stack frame: a live, unpublished handle made on this
+ * thread, destroyed on it with its live pool, holding a reference its owner (this
+ * thread) counts, the pool's cache the thread's last, no snapshot holding it, and room
+ * in the thread's handle heap. Everything else (errors included) tail-calls
+ * destroy_general before changing anything. */
+bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
+    mem__thread_state* ts = mem__current_state;
+    /* Acquire (magic): pairs with the release store that made the handle live. */
+    if (mem__unlikely(ptr == NULL || ts == NULL || mem__atomic_load_acquire(&ptr->magic) != MEM__POINTER_MAGIC)) {
+        return destroy_general(ptr, pool);
+    }
+    MemoryContainer* c = mem__atomic_load_relaxed(&ptr->container);
+    uint16_t flags = mem__atomic_load_relaxed(&ptr->flags);
+    if (mem__unlikely(c == NULL || pool == NULL || pool != mem__atomic_load_relaxed(&ptr->pool) ||
+                      (flags & (MEM__POINTER_PUBLISHED | MEM__POINTER_LOCAL_REF)) != MEM__POINTER_LOCAL_REF ||
+                      mem__object_owner(ptr) != ts->index || mem__object_heap_full(&ts->heaps[MEM__HEAP_HANDLES]))) {
+        return destroy_general(ptr, pool);
+    }
+    /* The container only once its pool is known to live: a destroyed pool took it. */
+    struct mem__pool_state* st = mem__pool_state_matching(pool, mem__atomic_load_relaxed(&ptr->generation));
+    mem__cache* cache = st != NULL && c->owner == ts->index ? mem__owned_cache_if_last(ts, st, c) : NULL;
+    mem__section section;
+    if (mem__unlikely(cache == NULL || !mem__owner_try_enter(ts, cache, &section))) {
+        return destroy_general(ptr, pool);
+    }
+    if (!mem__handle_enter(ptr, false)) {
+        mem__owner_leave(ts, section);
+        return false;
+    }
+    uint32_t count = mem__atomic_load_relaxed(&c->refcount);
+    if (mem__unlikely(count <= 1)) {
+        destroy_owned_last(ts, section, cache, ptr, c);
+        return true;
+    }
+    /* Release: as mem__ref_drop_local_count's, this thread's use of the data happens
+     * before a writer that later finds the container unshared. */
+    mem__atomic_store_release(&c->refcount, count - 1);
+    mem__owner_leave(ts, section);
+    mem__handle_kill(ptr);
+    mem__object_push_within(&ts->heaps[MEM__HEAP_HANDLES], ptr);
+    return true;
+}
+
 /* Adds a reference to `src`'s container for a new handle (`ts`: the calling thread's
  * state, or NULL), safe against a first publish
  * running on another thread: a share that sees the pointer unpublished runs inside
@@ -175,8 +276,9 @@ static mem__always_inline MemoryContainer* share_reference(mem__thread_state* ts
     return added ? c : NULL;
 }
 
-/* mem_pointer_share and mem_pointer_share_n, inline in each as create is. */
-static mem__inline_specialised MemoryPointer* share(const MemoryPointer* src, mem__name name) {
+/* mem_pointer_share and mem_pointer_share_n, every case (share below takes the
+ * common one). */
+static mem__noinline MemoryPointer* share_general(const MemoryPointer* src, mem__name name) {
     struct mem__pool_state* st;
     if (mem__container_of_live(src, &st) == NULL) {
         return NULL;
@@ -203,6 +305,61 @@ static mem__inline_specialised MemoryPointer* share(const MemoryPointer* src, me
         mem__handle_release(handle);
         handle = NULL;
     }
+    mem__handle_leave(source, true);
+    return handle;
+}
+
+/* mem_pointer_share and mem_pointer_share_n, inline in each as create is: the common
+ * case with no stack frame. A live, unpublished source on the thread that owns its
+ * container, with its live pool, whose cache is the thread's last and held by no
+ * snapshot, a count the owner may add to, and a handle past the quarantine in the
+ * thread's heap: the reference is counted inside the owner section, then the new
+ * handle made. Everything else (errors included) tail-calls share_general before
+ * changing anything. */
+static mem__inline_specialised MemoryPointer* share(const MemoryPointer* src, mem__name name) {
+    mem__thread_state* ts = mem__current_state;
+    /* Acquire (magic): pairs with the release store that made the handle live. */
+    if (mem__unlikely(src == NULL || ts == NULL || name.text == NULL ||
+                      mem__atomic_load_acquire(&src->magic) != MEM__POINTER_MAGIC)) {
+        return share_general(src, name);
+    }
+    /* Acquire: pairs with the release store that published the container. */
+    MemoryContainer* c = mem__atomic_load_acquire(&src->container);
+    MemoryPool* pool = mem__atomic_load_relaxed(&src->pool);
+    mem__object_heap* heap = &ts->heaps[MEM__HEAP_HANDLES];
+    if (mem__unlikely(c == NULL || pool == NULL || !mem__object_heap_past_quarantine(heap))) {
+        return share_general(src, name);
+    }
+    /* The container only once its pool is known to live: a destroyed pool took it. */
+    uint64_t generation = mem__atomic_load_relaxed(&src->generation);
+    struct mem__pool_state* st = mem__pool_state_matching(pool, generation);
+    mem__cache* cache = st != NULL && c->owner == ts->index ? mem__owned_cache_if_last(ts, st, c) : NULL;
+    mem__section section;
+    if (mem__unlikely(cache == NULL || !mem__owner_try_enter(ts, cache, &section))) {
+        return share_general(src, name);
+    }
+    /* Unpublished, seen inside the section: a first publish waits for the section
+     * before it replaces the container (share_reference). Merged or at the limit, the
+     * count is not the owner's to add to. */
+    uint32_t count = mem__atomic_load_relaxed(&c->refcount);
+    if (mem__unlikely((mem__atomic_load_relaxed(&src->flags) & MEM__POINTER_PUBLISHED) ||
+                      (mem__atomic_load_relaxed(&c->shared) & MEM__SHARED_MERGED) || count >= MEM__REFCOUNT_MAX)) {
+        mem__owner_leave(ts, section);
+        return share_general(src, name);
+    }
+    MemoryPointer* source = (MemoryPointer*)src;
+    if (!mem__handle_enter(source, true)) {
+        mem__owner_leave(ts, section);
+        return NULL;
+    }
+    mem__atomic_store_relaxed(&c->refcount, count + 1);
+    mem__owner_leave(ts, section);
+    MemoryPointer* handle = mem__object_pop_past_quarantine(heap);
+    mem__object_set_owner(handle, ts->index);
+    mem__handle_init(handle, name, pool, generation);
+    /* Plain stores: no other thread knows the new handle yet. */
+    mem__atomic_store_relaxed(&handle->flags, (uint16_t)MEM__POINTER_LOCAL_REF);
+    mem__atomic_store_release(&handle->container, c);
     mem__handle_leave(source, true);
     return handle;
 }

@@ -107,3 +107,22 @@ void mem__ref_drop_local_held(mem__cache* cache, MemoryContainer* c) {
         mem__container_release_held(cache, c);
     }
 }
+
+void mem__ref_release_last_local(mem__thread_state* ts, mem__section section, mem__cache* cache, mem__page* page,
+                                 MemoryContainer* c) {
+    if (mem__page_is_single(page)) {
+        mem__owner_leave(ts, section);
+        mem__container_release(c); /* large: wiped outside the section */
+        return;
+    }
+    mem__wipe_payload(c); /* small: the wipe is short */
+    mem__owner_put_and_leave(ts, section, cache, page, c);
+}
+
+void mem__ref_drop_local_merging(mem__thread_state* ts, mem__section section, mem__cache* cache, MemoryContainer* c) {
+    if (mem__ref_drop_last_local(c)) {
+        mem__ref_release_last_local(ts, section, cache, mem__page_of(c), c);
+        return;
+    }
+    mem__owner_leave(ts, section);
+}
