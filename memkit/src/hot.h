@@ -490,28 +490,25 @@ static mem__always_inline void mem__container_release_in(mem__page* page, Memory
     mem__container_release_wiped(page, cache, c);
 }
 
-/* The cache that holds `c`, a live container of `st` that `ts`, the calling thread's
- * state, owns, when it is the thread's last cache; else NULL. That needs no walk from
- * the container through the page table: a page with live blocks stays in the cache
- * of its blocks' owner for their pool (only empty pages leave a cache). */
-static inline mem__cache* mem__owned_cache_if_last(mem__thread_state* ts, const struct mem__pool_state* st,
-                                                   const MemoryContainer* c) {
-    mem__cache* hint = ts->last_cache;
-    if (mem__likely(mem__atomic_load_relaxed(&hint->pool) == st)) {
-        mem__assert(mem__atomic_load_relaxed(&mem__page_of(c)->cache) == hint);
-        (void)c;
-        return hint;
-    }
-    return NULL;
+/* True when `ts`'s last cache, the calling thread's, is its cache for `st`, and so
+ * holds `c`, a live container of `st` that `ts` owns. That needs no walk from the
+ * container through the page table: a page with live blocks stays in the cache of its
+ * blocks' owner for their pool (only empty pages leave a cache). */
+static inline bool mem__last_cache_holds(const mem__thread_state* ts, const struct mem__pool_state* st,
+                                         const MemoryContainer* c) {
+    bool holds = mem__atomic_load_relaxed(&ts->last_cache->pool) == st;
+    mem__assert(!holds || mem__atomic_load_relaxed(&mem__page_of(c)->cache) == ts->last_cache);
+    (void)c;
+    return holds;
 }
 
 /* The cache that holds `c`, a live container of `st` that `ts`, the calling thread's
- * state, owns: its last cache (mem__owned_cache_if_last), else the one the page names. */
+ * state, owns: its last cache (mem__last_cache_holds), else the one the page names. */
 static inline mem__cache* mem__owned_cache(mem__thread_state* ts, const struct mem__pool_state* st,
                                            const MemoryContainer* c) {
-    mem__cache* cache = mem__owned_cache_if_last(ts, st, c);
     /* Acquire: pairs with the release store that installed the page in its cache. */
-    return mem__likely(cache != NULL) ? cache : mem__atomic_load_acquire(&mem__page_of(c)->cache);
+    return mem__likely(mem__last_cache_holds(ts, st, c)) ? ts->last_cache
+                                                         : mem__atomic_load_acquire(&mem__page_of(c)->cache);
 }
 
 /* Drops a reference counted in refcount to `c`, inside the owner section `section`
@@ -615,21 +612,30 @@ static mem__inline_specialised void mem__name_copy(char to[MEM_POINTER_NAME_MAX]
     to[MEM_POINTER_NAME_MAX - 1] = '\0';
 }
 
-/* Makes an object of the handle heap a live handle named `name` (a bounded copy),
- * with no container yet, for `pool` of `generation` (NULL and 0: none yet; a share
+/* Makes an object of the handle heap a live handle named `name` (a bounded copy)
+ * holding `container` (NULL: none yet), counted as `flags` say, of `pool` of
+ * `generation` (NULL and 0: none yet; a share that has yet to count its reference
  * gives its source's, so that it sets only the container later). Fields other
  * threads may read are stored atomically. */
-static mem__always_inline void mem__handle_init(MemoryPointer* handle, mem__name name, MemoryPool* pool,
-                                                uint64_t generation) {
+static mem__always_inline void mem__handle_init_holding(MemoryPointer* handle, mem__name name, MemoryPool* pool,
+                                                        uint64_t generation, MemoryContainer* container,
+                                                        uint16_t flags) {
     mem__track_allow_undefined(handle, MEM__HANDLE_PUBLIC_BYTES);
-    mem__atomic_store_relaxed(&handle->container, (MemoryContainer*)NULL);
+    mem__atomic_store_relaxed(&handle->container, container);
     mem__atomic_store_relaxed(&handle->pool, pool);
     mem__atomic_store_relaxed(&handle->generation, generation);
-    mem__atomic_store_relaxed(&handle->flags, (uint16_t)0);
+    mem__atomic_store_relaxed(&handle->flags, flags);
     mem__name_copy(handle->name, name);
-    /* Release: a leak report that sees the magic sees the name and fields too. */
+    /* Release: whoever sees the magic (a leak report, a later call) sees the name and
+     * the fields too, and the container's contents. */
     mem__atomic_store_release(&handle->magic, MEM__POINTER_MAGIC);
     mem__track_block_created(handle, sizeof *handle);
+}
+
+/* mem__handle_init_holding with no container yet. */
+static mem__always_inline void mem__handle_init(MemoryPointer* handle, mem__name name, MemoryPool* pool,
+                                                uint64_t generation) {
+    mem__handle_init_holding(handle, name, pool, generation, NULL, 0);
 }
 
 /* A live handle as mem__handle_init makes it: from the heap of `ts`, the calling

@@ -226,9 +226,12 @@ bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
     }
     /* The container only once its pool is known to live: a destroyed pool took it. */
     struct mem__pool_state* st = mem__pool_state_matching(pool, mem__atomic_load_relaxed(&ptr->generation));
-    mem__cache* cache = st != NULL && c->owner == ts->index ? mem__owned_cache_if_last(ts, st, c) : NULL;
+    if (mem__unlikely(st == NULL || c->owner != ts->index || !mem__last_cache_holds(ts, st, c))) {
+        return destroy_general(ptr, pool);
+    }
+    mem__cache* cache = ts->last_cache;
     mem__section section;
-    if (mem__unlikely(cache == NULL || !mem__owner_try_enter(ts, cache, &section))) {
+    if (mem__unlikely(!mem__owner_try_enter(ts, cache, &section))) {
         return destroy_general(ptr, pool);
     }
     if (!mem__handle_enter(ptr, false)) {
@@ -333,9 +336,12 @@ static mem__inline_specialised MemoryPointer* share(const MemoryPointer* src, me
     /* The container only once its pool is known to live: a destroyed pool took it. */
     uint64_t generation = mem__atomic_load_relaxed(&src->generation);
     struct mem__pool_state* st = mem__pool_state_matching(pool, generation);
-    mem__cache* cache = st != NULL && c->owner == ts->index ? mem__owned_cache_if_last(ts, st, c) : NULL;
+    if (mem__unlikely(st == NULL || c->owner != ts->index || !mem__last_cache_holds(ts, st, c))) {
+        return share_general(src, name);
+    }
+    mem__cache* cache = ts->last_cache;
     mem__section section;
-    if (mem__unlikely(cache == NULL || !mem__owner_try_enter(ts, cache, &section))) {
+    if (mem__unlikely(!mem__owner_try_enter(ts, cache, &section))) {
         return share_general(src, name);
     }
     /* Unpublished, seen inside the section: a first publish waits for the section
@@ -356,10 +362,7 @@ static mem__inline_specialised MemoryPointer* share(const MemoryPointer* src, me
     mem__owner_leave(ts, section);
     MemoryPointer* handle = mem__object_pop_past_quarantine(heap);
     mem__object_set_owner(handle, ts->index);
-    mem__handle_init(handle, name, pool, generation);
-    /* Plain stores: no other thread knows the new handle yet. */
-    mem__atomic_store_relaxed(&handle->flags, (uint16_t)MEM__POINTER_LOCAL_REF);
-    mem__atomic_store_release(&handle->container, c);
+    mem__handle_init_holding(handle, name, pool, generation, c, MEM__POINTER_LOCAL_REF);
     mem__handle_leave(source, true);
     return handle;
 }
