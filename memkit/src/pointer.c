@@ -194,6 +194,18 @@ static mem__noinline bool destroy_general(MemoryPointer* ptr, MemoryPool* pool) 
     return true;
 }
 
+/* The fast paths' common step: true, inside the owner section (*section) of the
+ * calling thread's (`ts`) last cache, when `pool` lives with `generation`, `ts` owns
+ * `c`, a container of it, and that cache holds `c` and is not frozen by a snapshot;
+ * else false, nothing changed. The container is read only once its pool is known to
+ * live: a destroyed pool took it. */
+static mem__always_inline bool enter_owned(mem__thread_state* ts, MemoryPool* pool, uint64_t generation,
+                                           const MemoryContainer* c, mem__section* section) {
+    struct mem__pool_state* st = mem__pool_state_matching(pool, generation);
+    return st != NULL && c->owner == ts->index && mem__last_cache_holds(ts, st, c) &&
+           mem__owner_try_enter(ts, ts->last_cache, section);
+}
+
 /* mem_pointer_destroy when `ptr` holds its container's last owner-counted reference
  * (mem_pointer_destroy's common case but for that; inside the owner section `section`
  * of `cache`): the handle goes first, into its heap, which has room, then the
@@ -224,16 +236,11 @@ bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
                       mem__object_owner(ptr) != ts->index || mem__object_heap_full(&ts->heaps[MEM__HEAP_HANDLES]))) {
         return destroy_general(ptr, pool);
     }
-    /* The container only once its pool is known to live: a destroyed pool took it. */
-    struct mem__pool_state* st = mem__pool_state_matching(pool, mem__atomic_load_relaxed(&ptr->generation));
-    if (mem__unlikely(st == NULL || c->owner != ts->index || !mem__last_cache_holds(ts, st, c))) {
+    mem__section section;
+    if (mem__unlikely(!enter_owned(ts, pool, mem__atomic_load_relaxed(&ptr->generation), c, &section))) {
         return destroy_general(ptr, pool);
     }
     mem__cache* cache = ts->last_cache;
-    mem__section section;
-    if (mem__unlikely(!mem__owner_try_enter(ts, cache, &section))) {
-        return destroy_general(ptr, pool);
-    }
     if (!mem__handle_enter(ptr, false)) {
         mem__owner_leave(ts, section);
         return false;
@@ -333,15 +340,9 @@ static mem__inline_specialised MemoryPointer* share(const MemoryPointer* src, me
     if (mem__unlikely(c == NULL || pool == NULL || !mem__object_heap_past_quarantine(heap))) {
         return share_general(src, name);
     }
-    /* The container only once its pool is known to live: a destroyed pool took it. */
     uint64_t generation = mem__atomic_load_relaxed(&src->generation);
-    struct mem__pool_state* st = mem__pool_state_matching(pool, generation);
-    if (mem__unlikely(st == NULL || c->owner != ts->index || !mem__last_cache_holds(ts, st, c))) {
-        return share_general(src, name);
-    }
-    mem__cache* cache = ts->last_cache;
     mem__section section;
-    if (mem__unlikely(!mem__owner_try_enter(ts, cache, &section))) {
+    if (mem__unlikely(!enter_owned(ts, pool, generation, c, &section))) {
         return share_general(src, name);
     }
     /* Unpublished, seen inside the section: a first publish waits for the section
