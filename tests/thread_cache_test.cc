@@ -740,6 +740,10 @@ TEST(ThreadCache, SnapshotsOfManyLiveThreadCaches) {
                 MemoryPointer* p = mem_pointer_create("churn", size);
                 ASSERT_TRUE(mem_pointer_allocate(p, size, &pool));
                 ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+                // The owner's share and release, which a frozen cache sends the long way.
+                MemoryPointer* share = mem_pointer_share(kept, "share");
+                ASSERT_NE(nullptr, share);
+                ASSERT_TRUE(mem_pointer_destroy(share, &pool));
                 std::this_thread::yield();
             }
             ASSERT_TRUE(mem_pointer_destroy(kept, &pool));
