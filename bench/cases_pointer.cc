@@ -44,7 +44,11 @@ uint64_t ShareRelease(int threads, uint64_t ops, bool owner) {
     MemoryPointer* root = owner ? nullptr : MakePointer(64);
     uint64_t ns = TimeThreads(threads, [&](int) {
         MemoryPointer* own = owner ? MakePointer(64) : root;
-        for (uint64_t i = 0; i < ops / static_cast<uint64_t>(threads); i++) {
+        // A local: the loop's bound stays in a register. Computed in the condition, it
+        // was reloaded after each Keep's memory clobber and divided again: a 64-bit
+        // `div` per share + release, about a fifth of the time measured.
+        const uint64_t per_thread = ops / static_cast<uint64_t>(threads);
+        for (uint64_t i = 0; i < per_thread; i++) {
             MemoryPointer* s = mem_pointer_share(own, "share");
             Keep(s);
             DropPointer(s);
