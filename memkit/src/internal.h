@@ -93,7 +93,9 @@ static inline void mem__wipe_inline(void* block, size_t size) {
     __asm__ __volatile__("" : : "r"(block) : "memory");
 }
 static inline void* mem__wipe(void* block, size_t size) {
-    if (mem__wipe_is_inline(size)) {
+    /* Likely: the layout mem_free had before the inline part had a function of its own
+     * (fall through to the stores, jump to memset), which gcc otherwise inverts. */
+    if (mem__likely(mem__wipe_is_inline(size))) {
         mem__wipe_inline(block, size);
         return block;
     }
