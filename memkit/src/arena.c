@@ -289,7 +289,12 @@ void mem__arena_rewind(MemoryArena* arena, size_t keep_bytes) {
         arena->total_capacity = rewind_later_chunks(first, keep_bytes);
         arena->current = first;
     }
-    arena->window.next = arena->window.end = first->data;
+    /* Closed, at the first chunk's start: two 8-byte stores, not the 16-byte vector
+     * store the compiler would merge them into, whose register load would be an SSE
+     * instruction right after the wipe's memset (mem__wipe_recent says why that waits). */
+    arena->window.next = first->data;
+    mem__compiler_barrier();
+    arena->window.end = first->data;
 }
 
 void mem__arena_free(MemoryArena* arena) {
