@@ -74,12 +74,7 @@ void mem__out_of_memory(size_t requested);
 /* A failed system allocation the call survives (it fell back on another way): calls
  * the OOM handler only, so a successful call leaves the error alone. */
 void mem__out_of_memory_absorbed(size_t requested);
-/* Zeroes `size` bytes in a way the compiler cannot elide: the empty asm statement
- * claims to read the block, so the stores must happen (explicit_bzero's technique,
- * without its two calls). 16 to 64 bytes inline, with two or four 16-byte stores that
- * overlap as needed (memset's own trick, without its call); more through memset.
- * Returns `block`, as memset does: a caller that uses the result keeps nothing
- * across the call. */
+/* True when mem__wipe stores `size` bytes inline (16 to 64). */
 static inline bool mem__wipe_is_inline(size_t size) { return size - 16 <= 64 - 16; }
 /* mem__wipe of 16 to 64 bytes (mem__wipe_is_inline): never a call. */
 static inline void mem__wipe_inline(void* block, size_t size) {
@@ -98,6 +93,12 @@ static inline void* mem__wipe_memset(void* block, size_t size) {
     __asm__ __volatile__("" : : "r"(wiped) : "memory");
     return wiped;
 }
+/* Zeroes `size` bytes in a way the compiler cannot elide: the empty asm statement
+ * claims to read the block, so the stores must happen (explicit_bzero's technique,
+ * without its two calls). 16 to 64 bytes inline, with two or four 16-byte stores that
+ * overlap as needed (memset's own trick, without its call); more through memset.
+ * Returns `block`, as memset does: a caller that uses the result keeps nothing
+ * across the call. */
 static inline void* mem__wipe(void* block, size_t size) {
     /* Likely: the layout mem_free had before the inline part had a function of its own
      * (fall through to the stores, jump to memset), which gcc otherwise inverts. */
@@ -676,8 +677,6 @@ void mem__live_pools_unlock(void);
 struct mem__pool_state* mem__live_pools_first(void);
 
 /* ---- a pool's state, inline: every call on a pool or handle checks it with these */
-/* The pool's state if `pool` is valid; else NULL with MEM_ERR_NULL_ARGUMENT or
- * MEM_ERR_INVALID_POOL. */
 /* The state of `pool`, a non-NULL pool, when it is initialised, else NULL (no error
  * set). */
 static inline struct mem__pool_state* mem__pool_state_live(MemoryPool* pool) {
@@ -685,6 +684,8 @@ static inline struct mem__pool_state* mem__pool_state_live(MemoryPool* pool) {
     struct mem__pool_state* st = mem__atomic_load_acquire(&pool->state);
     return mem__likely(pool->magic == MEM__POOL_MAGIC) ? st : NULL;
 }
+/* The pool's state if `pool` is valid; else NULL with MEM_ERR_NULL_ARGUMENT or
+ * MEM_ERR_INVALID_POOL. */
 static inline struct mem__pool_state* mem__pool_state_of(MemoryPool* pool) {
     if (mem__unlikely(pool == NULL)) {
         return mem__fail_null(MEM_ERR_NULL_ARGUMENT);
