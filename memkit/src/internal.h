@@ -141,8 +141,8 @@ static inline void mem__wipe_recent(void* block, size_t size) {
          * stores: those need a zeroed SSE register, which the compiler zeroes again
          * after each call, and on the Intel VM (Ice Lake) an SSE instruction that
          * writes a register right after glibc's memset returns waits. Four 2 KiB
-         * pieces took 44-47 ns, 55-71 ns with a `pxor %xmm0` after each call, 43-49 ns
-         * with `vzeroupper` before that `pxor` (a throwaway C program). */
+         * pieces took 44-47 ns, 47-71 ns (median 65) with a `pxor %xmm0` after each
+         * call, 43-49 ns with `vzeroupper` before that `pxor` (a throwaway C program). */
         for (; size > piece; bytes += piece, size -= piece) {
             mem__wipe_memset(bytes, piece);
         }
