@@ -314,6 +314,14 @@ static inline bool mem__ref_drop_last_unshared(MemoryContainer* c, uint32_t coun
     return false;
 }
 
+/* Drops one of `count` (more than one) references counted in refcount. */
+static inline void mem__ref_drop_local_not_last(MemoryContainer* c, uint32_t count) {
+    mem__assert(count > 1);
+    /* Release: this thread's use of the data happens before a writer that later finds
+     * the container unshared (mem__ref_total). */
+    mem__atomic_store_release(&c->refcount, count - 1);
+}
+
 /* One reference less in refcount; true when it was the container's last of all. */
 static inline bool mem__ref_drop_local_count(MemoryContainer* c) {
     uint32_t count = mem__atomic_load_relaxed(&c->refcount);
@@ -321,9 +329,7 @@ static inline bool mem__ref_drop_local_count(MemoryContainer* c) {
         return true;
     }
     if (mem__likely(count > 1)) {
-        /* Release: this thread's use of the data happens before a writer that later
-         * finds the container unshared (mem__ref_total). */
-        mem__atomic_store_release(&c->refcount, count - 1);
+        mem__ref_drop_local_not_last(c, count);
         return false;
     }
     return mem__ref_drop_last_local(c);
@@ -531,8 +537,7 @@ static mem__always_inline void mem__ref_drop_local_in(mem__thread_state* ts, mem
         return;
     }
     if (mem__likely(count > 1)) {
-        /* Release: as in mem__ref_drop_local_count. */
-        mem__atomic_store_release(&c->refcount, count - 1);
+        mem__ref_drop_local_not_last(c, count);
         mem__owner_leave(ts, section);
         return;
     }
@@ -638,6 +643,16 @@ static mem__always_inline void mem__handle_init(MemoryPointer* handle, mem__name
     mem__handle_init_holding(handle, name, pool, generation, NULL, 0);
 }
 
+/* Makes `handle`, just taken from the heap of `ts` (the calling thread's state), a
+ * live handle of that thread, as mem__handle_init_holding says. */
+static mem__always_inline MemoryPointer* mem__handle_make_live(mem__thread_state* ts, MemoryPointer* handle,
+                                                               mem__name name, MemoryPool* pool, uint64_t generation,
+                                                               MemoryContainer* container, uint16_t flags) {
+    mem__object_set_owner(handle, ts->index);
+    mem__handle_init_holding(handle, name, pool, generation, container, flags);
+    return handle;
+}
+
 /* A live handle as mem__handle_init makes it: from the heap of `ts`, the calling
  * thread's state (or NULL), inline; else out of line. */
 static mem__always_inline MemoryPointer* mem__handle_new_on(mem__thread_state* ts, mem__name name, MemoryPool* pool,
@@ -646,9 +661,7 @@ static mem__always_inline MemoryPointer* mem__handle_new_on(mem__thread_state* t
     if (mem__unlikely(handle == NULL)) {
         return mem__handle_alloc(name, pool, generation);
     }
-    mem__object_set_owner(handle, ts->index);
-    mem__handle_init(handle, name, pool, generation);
-    return handle;
+    return mem__handle_make_live(ts, handle, name, pool, generation, NULL, 0);
 }
 
 /* A live, empty handle named `name` from the calling thread's heap. */
@@ -665,6 +678,13 @@ static inline void mem__handle_kill(MemoryPointer* handle) {
     mem__track_block_released(handle);
     mem__track_allow((unsigned char*)handle + MEM__HANDLE_PUBLIC_BYTES, sizeof *handle - MEM__HANDLE_PUBLIC_BYTES);
     mem__track_forbid(handle, MEM__HANDLE_PUBLIC_BYTES);
+}
+
+/* Destroys a handle made by `ts`, the calling thread's state, whose heap is not full
+ * (mem__object_heap_full): mem__handle_kill, then quarantined there. */
+static inline void mem__handle_release_within(mem__thread_state* ts, MemoryPointer* handle) {
+    mem__handle_kill(handle);
+    mem__object_push_within(&ts->heaps[MEM__HEAP_HANDLES], handle);
 }
 
 /* Destroys a handle: public fields NULL, magic DEAD, then quarantined in its owner's

@@ -699,8 +699,8 @@ static inline struct mem__pool_state* mem__pool_state_of(MemoryPool* pool) {
 /* The state of a pool whose address is `pool` if it is initialised with generation
  * `generation`, else NULL (no error set). */
 static inline struct mem__pool_state* mem__pool_state_matching(MemoryPool* pool, uint64_t generation) {
-    struct mem__pool_state* st = mem__atomic_load_acquire(&pool->state);
-    return pool->magic == MEM__POOL_MAGIC && st != NULL && st->generation == generation ? st : NULL;
+    struct mem__pool_state* st = mem__pool_state_live(pool);
+    return st != NULL && st->generation == generation ? st : NULL;
 }
 
 /* ---- malloc.c */

@@ -33,10 +33,8 @@ static mem__inline_specialised MemoryPointer* create(mem__name name, size_t size
                       !mem__object_heap_past_quarantine(&ts->heaps[MEM__HEAP_HANDLES]))) {
         return create_general(name, size);
     }
-    MemoryPointer* handle = mem__object_pop_past_quarantine(&ts->heaps[MEM__HEAP_HANDLES]);
-    mem__object_set_owner(handle, ts->index);
-    mem__handle_init(handle, name, NULL, 0);
-    return handle;
+    return mem__handle_make_live(ts, mem__object_pop_past_quarantine(&ts->heaps[MEM__HEAP_HANDLES]), name, NULL, 0,
+                                 NULL, 0);
 }
 
 MemoryPointer*(mem_pointer_create)(const char* name, size_t size) {
@@ -213,8 +211,7 @@ static mem__always_inline bool enter_owned(mem__thread_state* ts, MemoryPool* po
  * not grow by it. */
 static mem__noinline void destroy_owned_last(mem__thread_state* ts, mem__section section, mem__cache* cache,
                                              MemoryPointer* ptr, MemoryContainer* c) {
-    mem__handle_kill(ptr);
-    mem__object_push_within(&ts->heaps[MEM__HEAP_HANDLES], ptr);
+    mem__handle_release_within(ts, ptr);
     mem__ref_drop_local_in(ts, section, cache, c);
 }
 
@@ -250,12 +247,9 @@ bool mem_pointer_destroy(MemoryPointer* ptr, MemoryPool* pool) {
         destroy_owned_last(ts, section, cache, ptr, c);
         return true;
     }
-    /* Release: as mem__ref_drop_local_count's, this thread's use of the data happens
-     * before a writer that later finds the container unshared. */
-    mem__atomic_store_release(&c->refcount, count - 1);
+    mem__ref_drop_local_not_last(c, count);
     mem__owner_leave(ts, section);
-    mem__handle_kill(ptr);
-    mem__object_push_within(&ts->heaps[MEM__HEAP_HANDLES], ptr);
+    mem__handle_release_within(ts, ptr);
     return true;
 }
 
@@ -346,11 +340,8 @@ static mem__inline_specialised MemoryPointer* share(const MemoryPointer* src, me
         return share_general(src, name);
     }
     /* Unpublished, seen inside the section: a first publish waits for the section
-     * before it replaces the container (share_reference). Merged or at the limit, the
-     * count is not the owner's to add to. */
-    uint32_t count = mem__atomic_load_relaxed(&c->refcount);
-    if (mem__unlikely((mem__atomic_load_relaxed(&src->flags) & MEM__POINTER_PUBLISHED) ||
-                      (mem__atomic_load_relaxed(&c->shared) & MEM__SHARED_MERGED) || count >= MEM__REFCOUNT_MAX)) {
+     * before it replaces the container (share_reference). */
+    if (mem__unlikely(mem__atomic_load_relaxed(&src->flags) & MEM__POINTER_PUBLISHED)) {
         mem__owner_leave(ts, section);
         return share_general(src, name);
     }
@@ -359,11 +350,16 @@ static mem__inline_specialised MemoryPointer* share(const MemoryPointer* src, me
         mem__owner_leave(ts, section);
         return NULL;
     }
-    mem__atomic_store_relaxed(&c->refcount, count + 1);
+    /* Merged or at the limit, the count is not the owner's to add to. */
+    bool overflow = false;
+    if (mem__unlikely(!mem__ref_add_local(c, &overflow))) {
+        mem__handle_leave(source, true);
+        mem__owner_leave(ts, section);
+        return share_general(src, name);
+    }
     mem__owner_leave(ts, section);
-    MemoryPointer* handle = mem__object_pop_past_quarantine(heap);
-    mem__object_set_owner(handle, ts->index);
-    mem__handle_init_holding(handle, name, pool, generation, c, MEM__POINTER_LOCAL_REF);
+    MemoryPointer* handle = mem__handle_make_live(ts, mem__object_pop_past_quarantine(heap), name, pool, generation, c,
+                                                  MEM__POINTER_LOCAL_REF);
     mem__handle_leave(source, true);
     return handle;
 }
