@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -54,6 +55,46 @@ TEST(ThreadCache, SteadyStateTakesNoPoolMutex) {
     EXPECT_GE(after.cache_hits - before.cache_hits, 2000000u);
     EXPECT_EQ(0u, after.live_containers);
     EXPECT_TRUE(mem_pool_validate(&pool));
+    mem_pool_destroy(&pool);
+}
+
+// Random replacement of handles whose containers share one size class: pages get
+// blocks back one at a time, so allocations keep taking a queued page's last block
+// (mem_pointer_allocate's allocate_taking_last) and full pages keep rejoining their
+// queue at its tail. The page lists stay exact, every container comes back wiped,
+// and after the warm-up nothing needs the pool.
+TEST(ThreadCache, RandomReplacementInOneClassStaysInTheCache) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "no caches in the single-threaded build";
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 0));
+    constexpr size_t kLive = 1000;
+    constexpr size_t kSize = 128;
+    const uint64_t kOps = RUNNING_ON_VALGRIND ? 20000 : 400000;
+    std::vector<MemoryPointer*> live(kLive);
+    for (MemoryPointer*& p : live) {
+        p = mem_pointer_create("one class", kSize);
+        ASSERT_TRUE(p != nullptr && mem_pointer_allocate(p, kSize, &pool));
+        memset(p->container->data, 0x5A, kSize);
+    }
+    MemPoolStats before = Stats(&pool);
+    uint64_t seed = 88172645463325252u;
+    for (uint64_t op = 0; op < kOps; op++) {
+        seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+        MemoryPointer*& slot = live[seed % kLive];
+        ASSERT_TRUE(mem_pointer_destroy(slot, &pool));
+        slot = mem_pointer_create("one class", kSize);
+        ASSERT_TRUE(slot != nullptr && mem_pointer_allocate(slot, kSize, &pool));
+        const unsigned char* data = static_cast<const unsigned char*>(slot->container->data);
+        ASSERT_TRUE(data[0] == 0 && data[kSize - 1] == 0) << "a container handed out again was not wiped";
+        memset(slot->container->data, 0x5A, kSize);
+        if (op % (kOps / 4) == 0) ASSERT_TRUE(mem_pool_validate(&pool)) << "after " << op << " replacements";
+    }
+    MemPoolStats after = Stats(&pool);
+    EXPECT_EQ(after.cache_misses, before.cache_misses) << "a replacement needed a page from the pool";
+    EXPECT_EQ(kLive, after.live_containers);
+    EXPECT_TRUE(mem_pool_validate(&pool));
+    for (MemoryPointer* p : live) ASSERT_TRUE(mem_pointer_destroy(p, &pool));
+    EXPECT_EQ(0u, Stats(&pool).live_containers);
     mem_pool_destroy(&pool);
 }
 

@@ -55,16 +55,10 @@ static MemoryContainer* obtain_from_pool(struct mem__pool_state* st, unsigned cl
     return c;
 }
 
-MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls, size_t size, mem__birth birth,
-                                       bool* local) {
-    /* The common reason to be here: the queued page's last free block, whose taking
-     * moves the page to the full ones (every allocation does when a page gets one
-     * block back at a time, as under random replacement). */
-    MemoryContainer* last = mem__container_take_inline(st, cls, size, birth, true);
-    if (last != NULL) {
-        *local = birth == MEM__BIRTH_OWNED;
-        return last;
-    }
+/* mem__container_obtain past its common case: the calling thread's cache for `st`
+ * has no queued page of the class, or none is there, or a snapshot holds it. */
+static mem__noinline MemoryContainer* obtain_general(struct mem__pool_state* st, unsigned cls, size_t size,
+                                                     mem__birth birth, bool* local) {
     /* A budget of 0 keeps no orphan anywhere: each container gets a page of its own,
      * freed when it is released. */
     bool single = mem__atomic_load_relaxed(&st->orphan_budget) == 0;
@@ -105,6 +99,20 @@ MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls,
     mem__owner_leave(ts, section);
     *local = birth == MEM__BIRTH_OWNED;
     return c;
+}
+
+MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls, size_t size, mem__birth birth,
+                                       bool* local) {
+    /* The common reason to be here: the queued page's last free block, whose taking
+     * moves the page to the full ones (every allocation does when a page gets one
+     * block back at a time, as under random replacement). Everything else is a tail
+     * call, so this part needs no stack frame. */
+    MemoryContainer* last = mem__container_take_inline(st, cls, size, birth, true);
+    if (mem__unlikely(last == NULL)) {
+        return obtain_general(st, cls, size, birth, local);
+    }
+    *local = birth == MEM__BIRTH_OWNED;
+    return last;
 }
 
 void mem__container_release_held(mem__cache* cache, MemoryContainer* c) {

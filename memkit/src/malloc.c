@@ -102,6 +102,16 @@ static mem__noinline void* block_obtain(struct mem__pool_state* st, unsigned cls
     return c->data;
 }
 
+/* block_obtain's common case, taken before it with nothing called but in tail
+ * position (so no stack frame): the thread's queued page of class `cls` has one block
+ * left, whose taking moves the page among the full ones. Under random replacement of
+ * blocks of one size class every allocation lands here (a page gets one block back
+ * at a time). */
+static mem__noinline void* block_taking_last(struct mem__pool_state* st, unsigned cls, size_t held) {
+    MemoryContainer* c = mem__container_take_inline(st, cls, held, MEM__BIRTH_BLOCK, true);
+    return mem__likely(c != NULL) ? c->data : block_obtain(st, cls, held);
+}
+
 /* A block of `size` bytes from `st`, in a class of at least `min_class_size`. The
  * common case is inline and calls nothing, so it needs no stack frame. */
 static mem__always_inline void* block_new(struct mem__pool_state* st, size_t size, size_t min_class_size) {
@@ -124,7 +134,7 @@ static mem__always_inline void* block_new(struct mem__pool_state* st, size_t siz
     }
     size_t held = MEM__TRACKING ? (size != 0 ? size : 1) : capacity;
     MemoryContainer* c = mem__container_take_inline(st, cls, held, MEM__BIRTH_BLOCK, false);
-    return mem__likely(c != NULL) ? c->data : block_obtain(st, cls, held);
+    return mem__likely(c != NULL) ? c->data : block_taking_last(st, cls, held);
 }
 
 /* block_new for every caller but mem_malloc, which inlines it: one copy of the fast

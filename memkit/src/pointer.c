@@ -55,6 +55,54 @@ static inline void attach(MemoryPointer* ptr, MemoryPool* pool, const struct mem
     mem__atomic_store_release(&ptr->container, c);
 }
 
+/* mem_pointer_allocate once its checks passed (a live, empty handle, `st` the live
+ * state of `pool`, a size in range) and the thread's queued page had no block to hand
+ * out inline: a block the general way (mem__container_obtain, which first takes a
+ * queued page's last block, the common reason to be here). */
+static mem__noinline bool allocate_obtaining(MemoryPointer* ptr, size_t size, MemoryPool* pool,
+                                             struct mem__pool_state* st) {
+    if (!mem__handle_enter(ptr, false)) {
+        return false;
+    }
+    bool local;
+    MemoryContainer* c = mem__container_obtain(st, mem__size_class(size), size, MEM__BIRTH_OWNED, &local);
+    if (c != NULL) {
+        attach(ptr, pool, st, c, local);
+    }
+    mem__handle_leave(ptr, false);
+    return c != NULL;
+}
+
+static mem__noinline bool allocate_taking_last(MemoryPointer* ptr, size_t size, MemoryPool* pool,
+                                               struct mem__pool_state* st);
+
+/* mem_pointer_allocate once its checks passed, inline: a block of the thread's queued
+ * page of the class, its last one too when `take_last` (which moves the page among
+ * the full ones). Without one, a tail call: allocate_taking_last, or (`take_last`)
+ * allocate_obtaining. */
+static mem__always_inline bool allocate_queued(MemoryPointer* ptr, size_t size, MemoryPool* pool,
+                                               struct mem__pool_state* st, bool take_last) {
+    if (!mem__handle_enter(ptr, false)) {
+        return false;
+    }
+    MemoryContainer* c = mem__container_take_inline(st, mem__size_class(size), size, MEM__BIRTH_OWNED, take_last);
+    if (mem__unlikely(c == NULL)) {
+        mem__handle_leave(ptr, false);
+        return take_last ? allocate_obtaining(ptr, size, pool, st) : allocate_taking_last(ptr, size, pool, st);
+    }
+    attach(ptr, pool, st, c, true);
+    mem__handle_leave(ptr, false);
+    return true;
+}
+
+/* The queued page's last block, taken with nothing called but in tail position (so no
+ * stack frame): under random replacement of objects of one size class a page gets
+ * blocks back one at a time, and allocations take its last one often. */
+static mem__noinline bool allocate_taking_last(MemoryPointer* ptr, size_t size, MemoryPool* pool,
+                                               struct mem__pool_state* st) {
+    return allocate_queued(ptr, size, pool, st, true);
+}
+
 /* mem_pointer_allocate, every case (the function below takes the common one). */
 static mem__noinline bool allocate_general(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
     if (mem__pointer_check(ptr) == NULL) {
@@ -67,22 +115,14 @@ static mem__noinline bool allocate_general(MemoryPointer* ptr, size_t size, Memo
     if (mem__atomic_load_relaxed(&ptr->container) != NULL) {
         return mem__fail(mem__pointer_pool_state(ptr) != NULL ? MEM_ERR_ALREADY_ALLOCATED : MEM_ERR_INVALID_POOL);
     }
-    if (!mem__handle_enter(ptr, false)) {
-        return false;
-    }
-    bool local;
-    MemoryContainer* c = mem__container_new(st, mem__size_class(size), size, MEM__BIRTH_OWNED, &local);
-    if (c != NULL) {
-        attach(ptr, pool, st, c, local);
-    }
-    mem__handle_leave(ptr, false);
-    return c != NULL;
+    return allocate_obtaining(ptr, size, pool, st);
 }
 
 /* The common case inline, with no stack frame: a live, empty handle, a live pool, a
  * size in range, and a free block of a queued page of the thread's cache for the pool
- * (mem__container_take_inline). Everything else (errors included) tail-calls
- * allocate_general, which makes the same checks and takes the general way to a block. */
+ * (allocate_queued). A failed check (errors included) tail-calls allocate_general,
+ * which makes the same checks; a queued page with no block to hand out inline,
+ * allocate_taking_last, which does not make them again. */
 bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
     /* Acquire (magic): pairs with the release store that made the handle live. */
     if (mem__unlikely(ptr == NULL || pool == NULL || size - 1 >= MEM_MAX_ALLOCATION ||
@@ -94,17 +134,7 @@ bool mem_pointer_allocate(MemoryPointer* ptr, size_t size, MemoryPool* pool) {
     if (mem__unlikely(st == NULL)) {
         return allocate_general(ptr, size, pool);
     }
-    if (!mem__handle_enter(ptr, false)) {
-        return false;
-    }
-    MemoryContainer* c = mem__container_take_inline(st, mem__size_class(size), size, MEM__BIRTH_OWNED, false);
-    if (mem__unlikely(c == NULL)) {
-        mem__handle_leave(ptr, false);
-        return allocate_general(ptr, size, pool);
-    }
-    attach(ptr, pool, st, c, true);
-    mem__handle_leave(ptr, false);
-    return true;
+    return allocate_queued(ptr, size, pool, st, false);
 }
 
 /* Drops `ptr`'s reference to `c` of `st` now (not deferred); `carrier`, when the
