@@ -414,6 +414,46 @@ TEST_F(Malloc, RandomReplacementKeepsThePageListsExact) {
     for (unsigned char* p : live) mem_free(p);
 }
 
+// A full page that gets a block back queues behind the pages of its class already
+// queued: the page being used up keeps handing out, and the freed block comes back
+// once that page is used up. (Queued first, its one block would be handed straight
+// out and the page would go back among the full ones: two page moves per block under
+// random replacement in one class.)
+TEST_F(Malloc, AFullPageThatGetsABlockBackQueuesBehindTheOthers) {
+    constexpr size_t kSize = 128;
+    std::vector<unsigned char*> first;  // the first page's blocks, in the order carved
+    unsigned char* second = nullptr;    // the first block of the second page
+    while (second == nullptr) {
+        unsigned char* p = static_cast<unsigned char*>(mem_pool_malloc(&pool_, kSize));
+        ASSERT_NE(nullptr, p);
+        ASSERT_LT(first.size(), 100000u) << "no second page";
+        if (first.size() >= 2 && p - first.back() != first[1] - first[0]) {
+            second = p;
+        } else {
+            first.push_back(p);
+        }
+    }
+    ASSERT_GE(first.size(), 8u);
+    const ptrdiff_t stride = first[1] - first[0];
+    unsigned char* freed = first[first.size() / 2];
+    first.erase(first.begin() + static_cast<ptrdiff_t>(first.size() / 2));
+    mem_free(freed);
+    EXPECT_TRUE(mem_pool_validate(&pool_));
+
+    std::vector<unsigned char*> rest = {second};
+    rest.push_back(static_cast<unsigned char*>(mem_pool_malloc(&pool_, kSize)));
+    EXPECT_EQ(second + stride, rest.back()) << "the second page did not go on handing out";
+    EXPECT_TRUE(mem_pool_validate(&pool_));
+    while (rest.back() != freed && rest.size() <= first.size() + 2) {
+        rest.push_back(static_cast<unsigned char*>(mem_pool_malloc(&pool_, kSize)));
+        ASSERT_NE(nullptr, rest.back());
+    }
+    EXPECT_EQ(freed, rest.back()) << "the freed block did not come back once the second page was used up";
+    EXPECT_TRUE(mem_pool_validate(&pool_));
+    for (unsigned char* p : first) mem_free(p);
+    for (unsigned char* p : rest) mem_free(p);
+}
+
 TEST_F(Malloc, ProducerConsumerOverMillionsStaysBounded) {
     if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build";
     const int kObjects = RUNNING_ON_VALGRIND ? 100000 : 2000000;

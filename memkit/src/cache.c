@@ -136,7 +136,6 @@ void mem__cache_relist(mem__cache* cache, mem__page* page) {
         cache->spare_bytes += page->bytes;
         return;
     }
-    unsigned cls = page->size_class;
     if (page->list == MEM__LIST_FULL) {
         mem__cache_unfull(cache, page);
     }
@@ -144,7 +143,7 @@ void mem__cache_relist(mem__cache* cache, mem__page* page) {
      * wait among the empty pages, for any class of their size (but not while a
      * validation holds some of its free blocks). */
     if (page->used == 0 && page->custody == 0 && (page->prev != NULL || page->next != NULL)) {
-        mem__page_list_remove(&cache->queue[cls], page);
+        mem__queue_remove(cache, page);
         mem__page_list_push(&cache->empty[small_page_order(page)], page, MEM__LIST_EMPTY);
         cache->empty_count++;
         cache->spare_bytes += page->bytes;
@@ -161,7 +160,7 @@ void mem__cache_install(mem__cache* cache, mem__page* page) {
         mem__bins_push(&cache->large, page);
         cache->spare_bytes += page->bytes;
     } else {
-        mem__page_list_push(&cache->queue[page->size_class], page, MEM__LIST_QUEUE);
+        mem__queue_push_head(cache, page);
     }
 }
 
@@ -200,7 +199,7 @@ void mem__cache_take_back(mem__cache* cache, mem__page* page, uint8_t list) {
 void mem__cache_detach_page(mem__cache* cache, mem__page* page) {
     switch (page->list) {
     case MEM__LIST_QUEUE:
-        mem__page_list_remove(&cache->queue[page->size_class], page);
+        mem__queue_remove(cache, page);
         break;
     case MEM__LIST_FULL:
         mem__page_list_remove(&cache->full, page);

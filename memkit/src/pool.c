@@ -85,6 +85,7 @@ static void detach_caches(struct mem__pool_state* st) {
         mem__freeze(cache);
         drop_remote_items(cache);
         memset(cache->queue, 0, sizeof cache->queue);
+        memset(cache->queue_tail, 0, sizeof cache->queue_tail);
         memset(cache->empty, 0, sizeof cache->empty);
         memset(&cache->large, 0, sizeof cache->large);
         cache->full = cache->large_live = NULL;

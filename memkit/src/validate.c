@@ -257,17 +257,22 @@ static bool acyclic(const mem__page* page, const mem__page** slow, size_t step) 
     return step == 0 || page != *slow;
 }
 
-static void check_list(validation* v, const mem__cache* cache, const mem__page* head, uint8_t list, sums* s) {
+/* Checks the pages of the list from `head`; false when the list itself is broken (it
+ * does not end, or holds what is not a page), else true with its last page in *last. */
+static bool check_list(validation* v, const mem__cache* cache, const mem__page* head, uint8_t list, sums* s,
+                       const mem__page** last) {
     const mem__page* slow = head;
     size_t step = 0;
+    *last = NULL;
     for (const mem__page* page = head; page != NULL; page = page->next, step++) {
         if (!acyclic(page, &slow, step)) {
             report(v, "page list ends", cache);
-            return;
+            return false;
         }
         if (!page_header_sound(v, page)) {
-            return;
+            return false;
         }
+        *last = page;
         check(v, mem__atomic_load_relaxed(&page->cache) == cache && page->list == list, "page sits on its cache's list", page);
         bool has_block = page->free != NULL || page->carved < page->block_count;
         if (list == MEM__LIST_QUEUE) {
@@ -283,21 +288,26 @@ static void check_list(validation* v, const mem__cache* cache, const mem__page* 
         }
         add_page(s, page);
     }
+    return true;
 }
 
 static void check_cache(validation* v, const mem__cache* cache) {
     sums s = {0};
+    const mem__page* last;
     for (unsigned cls = 0; cls < MEM__SMALL_CLASS_COUNT; cls++) {
-        check_list(v, cache, cache->queue[cls], MEM__LIST_QUEUE, &s);
+        if (!check_list(v, cache, cache->queue[cls], MEM__LIST_QUEUE, &s, &last)) {
+            continue;
+        }
+        check(v, cache->queue_tail[cls] == last, "a class's queue ends at its tail", cache);
         for (const mem__page* page = cache->queue[cls]; page != NULL; page = page->next) {
             check(v, page->size_class == cls, "queued page is of its queue's class", page);
         }
     }
-    check_list(v, cache, cache->full, MEM__LIST_FULL, &s);
+    check_list(v, cache, cache->full, MEM__LIST_FULL, &s, &last);
     for (unsigned order = 0; order < MEM__PAGE_ORDERS; order++) {
-        check_list(v, cache, cache->empty[order], MEM__LIST_EMPTY, &s);
+        check_list(v, cache, cache->empty[order], MEM__LIST_EMPTY, &s, &last);
     }
-    check_list(v, cache, cache->large_live, MEM__LIST_LARGE_LIVE, &s);
+    check_list(v, cache, cache->large_live, MEM__LIST_LARGE_LIVE, &s, &last);
     size_t binned = 0, binned_bytes = 0;
     for (unsigned cls = 0; cls < MEM__SIZE_CLASS_COUNT; cls++) {
         check(v, mem__bins_bitmap_matches(&cache->large, cls), "bin bitmap matches non-empty bins", cache);
