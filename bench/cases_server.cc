@@ -6,6 +6,9 @@
 //   xmalloc/T   T/2 producers allocate 64-256 byte objects, write them and pass
 //               them in batches of 64 to a consumer of their own, which reads and
 //               frees them: everything is freed on a thread that did not make it.
+//   replace/N   one thread keeps 1000 live objects of N bytes and replaces random
+//               ones (larson's loop in one size class, nothing handed over): its
+//               pages get blocks back one at a time.
 // libmemkit runs them with handles (mem_pointer_create + allocate / destroy), the
 // peers with malloc / free. Throughput: operations (larson) or objects (xmalloc)
 // per second over all threads.
@@ -114,7 +117,34 @@ uint64_t RunXmalloc(const ObjectApi& api, int threads, uint64_t objects) {
     });
 }
 
+namespace {
+
+uint64_t RunReplace(const ObjectApi& api, size_t size, uint64_t ops) {
+    std::vector<void*> set(kLarsonLive);
+    for (void*& object : set) {
+        object = api.alloc(size);
+        api.data(object)[0] = 1;
+    }
+    Random random(3);
+    uint64_t start = NowNs();
+    for (uint64_t i = 0; i < ops; i++) {
+        void*& slot = set[random.Next() % kLarsonLive];
+        api.release(slot);
+        slot = api.alloc(size);
+        std::memset(api.data(slot), static_cast<int>(i), 8);
+    }
+    uint64_t ns = NowNs() - start;
+    FreeSet(api, &set);
+    return ns;
+}
+
+}  // namespace
+
 void AddServerCases(std::vector<Case>* cases, const std::vector<MallocApi>& peers, double scale) {
+    for (const ObjectApi& api : ObjectApis(peers, false)) {
+        cases->push_back({"replace/128", api.name, Scaled(4000000, scale),
+                          [api](uint64_t n) { return RunReplace(api, 128, n); }});
+    }
     for (int threads : {2, 4}) {
         for (const ObjectApi& api : ObjectApis(peers, true)) {
             cases->push_back({"larson/" + std::to_string(threads), api.name, Scaled(4000000, scale),

@@ -196,6 +196,15 @@ def server_sections(rep):
             rep.goal(f"{workload} on {t} threads at least 1.0x glibc and 0.7x mimalloc", g >= 1.0 and m >= 0.7,
                      f"{g:.2f}x glibc, {m:.2f}x mimalloc")
     rep.table(["workload", "libmemkit"] + PEERS + ["vs glibc", "vs mimalloc"], rows)
+    group = "replace/128"
+    if r.get(group, "libmemkit"):
+        rep.add("**replace/128**: larson's loop on one thread in one size class: 1000 live objects of 128 B, a",
+                "random one replaced each time (nothing handed to another thread), so each page gets its blocks",
+                "back one at a time. No goal. ns per replacement.", "")
+        present = [p for p in PEERS if r.get(group, p)]
+        rep.table(["libmemkit"] + present + [f"vs {p}" for p in present],
+                  [[f"**{fmt(r.get(group, 'libmemkit'))}**"] + [fmt(r.get(group, p)) for p in present] +
+                   [f"{r.ratio(group, 'libmemkit', p):.2f}x" for p in present]])
 
 
 def malloc_section(rep):
