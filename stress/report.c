@@ -55,9 +55,11 @@ static void report_json(const Mode* mode, const Totals* t, double elapsed, uint6
                histogram_quantile(&t->merged[k], 0.99), histogram_quantile(&t->merged[k], 0.999), t->max_ns[k]);
     }
     printf("},\"injected_failures\":%llu,\"oom_handler_calls\":%llu,\"failed_calls\":%" PRIu64
-           ",\"cache_hits\":%" PRIu64 ",\"cache_misses\":%" PRIu64 ",\"peak_page_bytes\":%zu,\"library_peak_bytes\":%zu,\"invariants\":{",
+           ",\"cache_hits\":%" PRIu64 ",\"cache_misses\":%" PRIu64 ",\"snapshot_waits\":%" PRIu64
+           ",\"snapshot_wait_max_ns\":%" PRIu64 ",\"peak_page_bytes\":%zu,\"library_peak_bytes\":%zu,\"invariants\":{",
            (unsigned long long)atomic_load(&injected_failures), (unsigned long long)atomic_load(&oom_handler_calls),
-           t->failed, s->cache_hits, s->cache_misses, s->peak_bytes, library_peak_bytes());
+           t->failed, s->cache_hits, s->cache_misses, s->snapshot_waits, s->snapshot_wait_max_ns, s->peak_bytes,
+           library_peak_bytes());
     for (unsigned i = 0; i < INVARIANTS; i++) {
         printf("%s\"%s\":%llu", i ? "," : "", invariant_names[i], (unsigned long long)atomic_load(&violations[i]));
     }
@@ -91,6 +93,8 @@ void report(const Mode* mode, Worker* workers, double elapsed, uint64_t fingerpr
     printf("  pool: peak %zu bytes of pages, reuse %" PRIu64 " hits / %" PRIu64 " misses, thread cache %" PRIu64
            " hits / %" PRIu64 " misses, %" PRIu64 " page exchanges\n",
            s->peak_bytes, s->reuse_hits, s->reuse_misses, s->cache_hits, s->cache_misses, s->cache_exchanges);
+    printf("  owners kept waiting by a snapshot: %" PRIu64 " times, the longest %.3f ms\n", s->snapshot_waits,
+           (double)s->snapshot_wait_max_ns / 1e6);
     if (opt.fail_every) {
         unsigned long long injected = atomic_load(&injected_failures);
         printf("  injected failures: %llu (every %" PRIu64 "th system allocation), OOM handler called %llu times\n"

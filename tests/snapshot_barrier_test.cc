@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -108,6 +109,41 @@ bool RunTrafficWithSnapshots() {
 TEST(SnapshotBarrier, TrafficWithTheProcessDefault) {
     if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: nothing to freeze";
     EXPECT_TRUE(RunTrafficWithSnapshots());
+}
+
+// An owner that finds its cache held by a snapshot waits, and the pool counts it:
+// mem_pool_stats reports how often owners waited and the longest wait (the figure
+// behind "no owner operation waits longer than 1 ms", docs/stress.md). An owner
+// allocating and destroying without pause meets a validation in a loop within a
+// moment; the test gives it 20 s.
+TEST(SnapshotBarrier, OwnersKeptWaitingAreCounted) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: nothing to freeze";
+    MemoryPool pool;
+    ASSERT_TRUE(mem_pool_init(&pool, 0));
+    MemPoolStats s;
+    ASSERT_TRUE(mem_pool_stats(&pool, &s));
+    EXPECT_EQ(0u, s.snapshot_waits);
+    EXPECT_EQ(0u, s.snapshot_wait_max_ns);
+    std::atomic<bool> stop{false};
+    std::atomic<bool> ok{true};
+    std::thread owner([&] {
+        while (!stop && ok) {
+            MemoryPointer* p = mem_pointer_create("owned", 64);
+            if (p == nullptr || !mem_pointer_allocate(p, 64, &pool) || !mem_pointer_destroy(p, &pool)) ok = false;
+        }
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    do {
+        ASSERT_TRUE(mem_pool_validate(&pool));
+        ASSERT_TRUE(mem_pool_stats(&pool, &s));
+    } while (s.snapshot_waits == 0 && ok && std::chrono::steady_clock::now() < deadline);
+    stop = true;
+    owner.join();
+    EXPECT_TRUE(ok) << "an owner's allocation or destroy failed";
+    EXPECT_GT(s.snapshot_waits, 0u) << "no owner waited for a snapshot in 20 s";
+    EXPECT_GT(s.snapshot_wait_max_ns, 0u);
+    EXPECT_LT(s.snapshot_wait_max_ns, UINT64_C(20000000000)) << "a wait longer than the test";
+    mem_pool_destroy(&pool);
 }
 
 TEST(SnapshotBarrier, TrafficWithTheAtomicFallback) {

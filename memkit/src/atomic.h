@@ -52,6 +52,8 @@ static inline uint64_t mem__now_ns(void) {
 #define mem__atomic_exchange_acquire(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQUIRE)
 #define mem__atomic_exchange_seq_cst(p, v) __atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
 /* Weak CAS: *expected is updated on failure; callers loop. */
+#define mem__atomic_cas_weak_relaxed(p, expected, desired) \
+    __atomic_compare_exchange_n((p), (expected), (desired), true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)
 #define mem__atomic_cas_weak_release(p, expected, desired) \
     __atomic_compare_exchange_n((p), (expected), (desired), true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)
 #define mem__atomic_cas_weak_acq_rel(p, expected, desired) \
@@ -135,6 +137,7 @@ static inline void mem__mutex_lock_spinning(mem__mutex* m) {
 #define mem__atomic_exchange_seq_cst(p, v) mem__atomic_exchange_acquire((p), (v))
 #define mem__atomic_cas_weak_release(p, expected, desired) \
     __extension__({ bool same_ = *(p) == *(expected); if (same_) *(p) = (desired); else *(expected) = *(p); same_; })
+#define mem__atomic_cas_weak_relaxed(p, expected, desired) mem__atomic_cas_weak_release((p), (expected), (desired))
 #define mem__atomic_cas_weak_acq_rel(p, expected, desired) mem__atomic_cas_weak_release((p), (expected), (desired))
 #define mem__atomic_cas_weak_seq_cst(p, expected, desired) mem__atomic_cas_weak_release((p), (expected), (desired))
 #define mem__compiler_barrier() ((void)0)

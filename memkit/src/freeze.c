@@ -247,4 +247,20 @@ void mem__owner_wait(mem__cache* cache) {
     mem__atomic_store_relaxed(&cache->owner_waiting, 0u);
 }
 
+void mem__owner_wait_counted(mem__cache* cache) {
+    uint64_t start = mem__now_ns();
+    mem__owner_wait(cache);
+    uint64_t waited = mem__now_ns() - start;
+    /* Relaxed, all: counters for mem_pool_stats, which order nothing. The pool lives
+     * (the caller uses it); a pool destroyed meanwhile set `pool` to NULL first. */
+    struct mem__pool_state* st = mem__atomic_load_relaxed(&cache->pool);
+    if (st == NULL) {
+        return;
+    }
+    mem__atomic_fetch_add_relaxed(&st->snapshot_waits, (uint64_t)1);
+    uint64_t longest = mem__atomic_load_relaxed(&st->snapshot_wait_max_ns);
+    while (waited > longest && !mem__atomic_cas_weak_relaxed(&st->snapshot_wait_max_ns, &longest, waited)) {
+    }
+}
+
 #endif

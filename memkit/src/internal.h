@@ -259,6 +259,9 @@ void mem__wait_quiescent(mem__thread_state* ts);
 /* The owner's slow entry: returns once its cache is no longer frozen (spinning
  * briefly, then asleep on the flag). */
 void mem__owner_wait(mem__cache* cache);
+/* mem__owner_wait for an owner that uses the cache's pool (alive, as the API requires
+ * of its callers), counted in the pool's snapshot_waits and snapshot_wait_max_ns. */
+void mem__owner_wait_counted(mem__cache* cache);
 
 /* An owner section: the odd value its entry stored in the thread's `seq`. Leaving
  * stores the next value from it, so the owner reads `seq` once per section: each
@@ -302,7 +305,7 @@ static inline bool mem__owner_try_enter(mem__thread_state* ts, mem__cache* cache
 static inline mem__section mem__owner_enter(mem__thread_state* ts, mem__cache* cache) {
     mem__section section;
     while (mem__unlikely(!mem__owner_try_enter(ts, cache, &section))) {
-        mem__owner_wait(cache);
+        mem__owner_wait_counted(cache);
     }
     return section;
 }

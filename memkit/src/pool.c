@@ -257,6 +257,8 @@ bool mem_pool_stats(MemoryPool* pool, MemPoolStats* stats) {
         .cache_exchanges = st->cache_exchanges,
         .lock_acquisitions = st->lock_acquisitions,
         .orphans_freed = st->orphans_freed,
+        .snapshot_waits = mem__atomic_load_relaxed(&st->snapshot_waits),
+        .snapshot_wait_max_ns = mem__atomic_load_relaxed(&st->snapshot_wait_max_ns),
     };
     thaw_all(st);
     return true;

@@ -55,6 +55,7 @@ void mem__snapshot_thaw_all(struct mem__pool_state* st) { mem__pool_unlock(st); 
 void mem__sections_fence(void) {}
 void mem__wait_quiescent(mem__thread_state* ts) { (void)ts; }
 void mem__owner_wait(mem__cache* cache) { (void)cache; }
+void mem__owner_wait_counted(mem__cache* cache) { (void)cache; }
 void mem__thaw_for_adoption(mem__thread_state* ts) { mem__atomic_store_relaxed(&ts->retired, 0u); }
 
 /* ---- nothing held across fork (fork.c) */

@@ -236,6 +236,10 @@ struct mem__pool_state {
     bool validating;
     uint64_t snapshot_held_since_ns; /* under snapshot_mutex: pacing (freeze.c) */
     uint64_t snapshot_resume_ns;
+    /* Owners kept waiting by a snapshot (mem__owner_wait_counted): how often, and the
+     * longest wait. Written by the owners, read by mem_pool_stats. */
+    mem__atomic(uint64_t) snapshot_waits;
+    mem__atomic(uint64_t) snapshot_wait_max_ns;
     mem__atomic(bool) rcu_used;         /* a publish happened: destroy refuses inside a section */
     mem__atomic(uint64_t) rcu_pending; /* deferred releases not run yet: destroy waits for them */
     struct mem__pool_state* live_next; /* the set of live pools (pool.c) */

@@ -57,6 +57,9 @@ typedef struct MemPoolStats {
     uint64_t cache_exchanges;   /* pages moved between thread caches and the pool's stock */
     uint64_t lock_acquisitions; /* times the pool mutex was taken */
     uint64_t orphans_freed;     /* orphans freed with their pages (budget, trim, thread exit) */
+    uint64_t snapshot_waits;       /* times an owner thread waited for a snapshot (stats,
+                                      validate, trim, dump) that held its cache */
+    uint64_t snapshot_wait_max_ns; /* the longest of those waits, in nanoseconds */
 } MemPoolStats;
 
 /* Initializes `pool` with a registry of `capacity` page slots before it grows (0 means
