@@ -26,10 +26,19 @@ cp bazel-bin/demo_server/demo_server "$work/server_malloc"
 load=(--connections 32 --size 64-4096 --duration "$seconds" --seed 7)
 
 start() { # start BINARY THREADS -> sets pid, port
+    # The log goes first: the shell truncates it only once the background child runs,
+    # and a look before that would read the previous server's port.
+    rm -f "$work/server.log"
     "$1" --port 0 --threads "$2" > "$work/server.log" 2>&1 &
     pid=$!
-    for _ in $(seq 100); do grep -q "listening on" "$work/server.log" && break; sleep 0.1; done
-    port=$(grep -o "127.0.0.1:[0-9]*" "$work/server.log" | cut -d: -f2)
+    port=
+    for _ in $(seq 100); do
+        port=$(grep -so "listening on 127.0.0.1:[0-9]*" "$work/server.log" | cut -d: -f2) || true
+        [[ -n $port ]] && return
+        sleep 0.1
+    done
+    echo "compare.sh: $1 did not start" >&2
+    exit 1
 }
 ticks_per_second=$(getconf CLK_TCK)
 measure() { # measure BINARY THREADS PIPELINE -> "msgs/s p99_us server_cpu_us_per_msg reads_per_msg"

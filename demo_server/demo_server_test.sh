@@ -14,11 +14,15 @@ fail=0
 check() { if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fail=1; fi; }
 start() { # start NAME ARGS...: starts a server, sets PID_$NAME and PORT_$NAME
     local name="$1"; shift
+    rm -f "$work/$name.log" # a look before the background child truncates it would read an older server's port
     "$server" --port 0 "$@" > "$work/$name.log" 2>&1 &
     local pid=$!
-    for _ in $(seq 100); do grep -q "listening on" "$work/$name.log" && break; sleep 0.1; done
-    local port
-    port=$(grep -o "127.0.0.1:[0-9]*" "$work/$name.log" | head -1 | cut -d: -f2)
+    local port=
+    for _ in $(seq 100); do
+        port=$(grep -so "listening on 127.0.0.1:[0-9]*" "$work/$name.log" | head -1 | cut -d: -f2)
+        [[ -n "$port" ]] && break
+        sleep 0.1
+    done
     [[ -n "$port" ]] || { echo "FAIL: $name did not start"; cat "$work/$name.log"; exit 1; }
     eval "PID_$name=$pid; PORT_$name=$port"
 }
