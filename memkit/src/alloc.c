@@ -55,10 +55,8 @@ static MemoryContainer* obtain_from_pool(struct mem__pool_state* st, unsigned cl
     return c;
 }
 
-/* mem__container_obtain past its common case: the calling thread's cache for `st`
- * has no queued page of the class, or none is there, or a snapshot holds it. */
-static mem__noinline MemoryContainer* obtain_general(struct mem__pool_state* st, unsigned cls, size_t size,
-                                                     mem__birth birth, bool* local) {
+mem__noinline MemoryContainer* mem__container_obtain_general(struct mem__pool_state* st, unsigned cls, size_t size,
+                                                            mem__birth birth, bool* local) {
     /* A budget of 0 keeps no orphan anywhere: each container gets a page of its own,
      * freed when it is released. */
     bool single = mem__atomic_load_relaxed(&st->orphan_budget) == 0;
@@ -109,7 +107,7 @@ MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls,
      * call, so this part needs no stack frame. */
     MemoryContainer* last = mem__container_take_inline(st, cls, size, birth, true);
     if (mem__unlikely(last == NULL)) {
-        return obtain_general(st, cls, size, birth, local);
+        return mem__container_obtain_general(st, cls, size, birth, local);
     }
     *local = birth == MEM__BIRTH_OWNED;
     return last;

@@ -468,6 +468,12 @@ typedef enum mem__birth { MEM__BIRTH_OWNED, MEM__BIRTH_SHARED, MEM__BIRTH_BLOCK 
  * and calls this for the rest. */
 MemoryContainer* mem__container_obtain(struct mem__pool_state* st, unsigned cls, size_t size, mem__birth birth,
                                        bool* local);
+/* mem__container_obtain without its first step (the inline take of a queued page's
+ * last block, mem__container_take_inline with take_last), for callers that just
+ * made that attempt: the cache's other pages, a new page, the remote list, the pool.
+ * Same contract. */
+MemoryContainer* mem__container_obtain_general(struct mem__pool_state* st, unsigned cls, size_t size,
+                                               mem__birth birth, bool* local);
 /* Releases a container whose last reference is gone: wipes it and gives it back to
  * its cache, directly when the caller may, else through the owner's remote list.
  * Never inside a section. */

@@ -90,11 +90,11 @@ static void* fail_errno(MemError error, int code) {
     return NULL;
 }
 
-/* block_new's out-of-line rest: a block of class `cls` holding `held` bytes through
- * mem__container_obtain. */
+/* block_new's out-of-line rest, after block_taking_last found not even a last block
+ * to take: a block of class `cls` holding `held` bytes the general way. */
 static mem__noinline void* block_obtain(struct mem__pool_state* st, unsigned cls, size_t held) {
     bool local;
-    MemoryContainer* c = mem__container_obtain(st, cls, held, MEM__BIRTH_BLOCK, &local);
+    MemoryContainer* c = mem__container_obtain_general(st, cls, held, MEM__BIRTH_BLOCK, &local);
     if (mem__unlikely(c == NULL)) {
         errno = ENOMEM; /* the error code is set, the OOM handler called */
         return NULL;

@@ -57,15 +57,14 @@ static inline void attach(MemoryPointer* ptr, MemoryPool* pool, const struct mem
 
 /* mem_pointer_allocate once its checks passed (a live, empty handle, `st` the live
  * state of `pool`, a size in range) and the thread's queued page had no block to hand
- * out inline: a block the general way (mem__container_obtain, which first takes a
- * queued page's last block, the common reason to be here). */
+ * out inline, not even its last (allocate_taking_last tried): a block the general way. */
 static mem__noinline bool allocate_obtaining(MemoryPointer* ptr, size_t size, MemoryPool* pool,
                                              struct mem__pool_state* st) {
     if (!mem__handle_enter(ptr, false)) {
         return false;
     }
     bool local;
-    MemoryContainer* c = mem__container_obtain(st, mem__size_class(size), size, MEM__BIRTH_OWNED, &local);
+    MemoryContainer* c = mem__container_obtain_general(st, mem__size_class(size), size, MEM__BIRTH_OWNED, &local);
     if (c != NULL) {
         attach(ptr, pool, st, c, local);
     }

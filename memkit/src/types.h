@@ -198,8 +198,9 @@ typedef struct mem__cache {
     uint64_t pool_generation;
     struct mem__thread_state* state; /* NULL for a pool's own cache */
     struct mem__cache* next_in_pool;
-    /* Each queue's last page (hot.h), used only when a full page gets a block back:
-     * here, so the fields above keep their places on their cache lines. */
+    /* Each queue's last page (hot.h): read when a full page gets a block back, written
+     * when a page joins or leaves a queue's end. Here, after the fields the common
+     * paths use, so those keep their places on their cache lines. */
     mem__page* queue_tail[MEM__SMALL_CLASS_COUNT];
     /* Blocks and carriers of released references handed back by other threads
      * (remote.c): an atomic list, tagged in its low bits. On a cache line of its own:
