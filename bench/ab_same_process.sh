@@ -9,6 +9,8 @@
 #
 # Usage (from the repository root): bash bench/ab_same_process.sh OLD_REV [NEW_REV] [ROUNDS] [SIZE]
 #   NEW_REV defaults to the working tree; ROUNDS to 21; SIZE (lifecycle bytes) to 64.
+#   AB_CFLAGS_A / AB_CFLAGS_B: compiler flags added to the old / new build's library
+#   (the same revision twice compares flags, e.g. Bazel's -fno-omit-frame-pointer).
 # e.g. bash bench/ab_same_process.sh HEAD~1 HEAD 21 64
 set -euo pipefail
 old=${1:?usage: ab_same_process.sh OLD_REV [NEW_REV] [ROUNDS] [SIZE]}
@@ -32,14 +34,14 @@ sources() {
     fi
 }
 
-# build BUILD REV: $work/BUILD.o, the library with every global symbol prefixed
-# BUILD_, and $work/loops_BUILD.o calling it.
+# build BUILD REV EXTRA_FLAGS: $work/BUILD.o, the library (compiled with EXTRA_FLAGS
+# too) with every global symbol prefixed BUILD_, and $work/loops_BUILD.o calling it.
 build() {
     local dir="$work/$1"
     sources "$2" "$dir"
     local objects=()
     for src in "$dir"/memkit/src/*.c; do
-        gcc $flags -I"$dir/memkit/include" -c "$src" -o "$src.o" &
+        gcc $flags $3 -I"$dir/memkit/include" -c "$src" -o "$src.o" &
         objects+=("$src.o")
     done
     wait
@@ -51,9 +53,9 @@ build() {
     objcopy --redefine-syms="$dir/renames.txt" "$dir/loops.o" "$work/loops_$1.o"
 }
 
-build a "$old"
-build b "$new"
+build a "$old" "${AB_CFLAGS_A:-}"
+build b "$new" "${AB_CFLAGS_B:-}"
 gcc $flags -I"$root/memkit/include" "$root/bench/ab_main.c" "$work/loops_a.o" "$work/loops_b.o" "$work/a.o" \
     "$work/b.o" -o "$work/ab_main" -lurcu-bp -lurcu-common -pthread
-echo "a: ${old}  b: ${new:-working tree}  load average before building: ${load}"
+echo "a: ${old} ${AB_CFLAGS_A:-}  b: ${new:-working tree} ${AB_CFLAGS_B:-}  load average before building: ${load}"
 "$work/ab_main" "$rounds" "$size"

@@ -32,7 +32,17 @@ def memkit_library(name, defines = [], local_defines = [], threads = True, extra
         name = name,
         srcs = native.glob(["src/*.c", "src/*.h"]) + extra_srcs,
         hdrs = native.glob(["include/**/*.h"]),
-        copts = MEMKIT_COPTS + ["-D" + d for d in local_defines] + extra_copts,
+        copts = MEMKIT_COPTS + ["-D" + d for d in local_defines] + extra_copts + select({
+            # Bazel's toolchain compiles everything with -fno-omit-frame-pointer; gcc
+            # and clang at -O2 omit it. The owner's paths (share, destroy, allocate,
+            # mem_malloc, mem_free) are short functions whose common case calls
+            # nothing: a frame pointer is two more instructions and one register less
+            # in each (bench/ab_same_process.sh with AB_CFLAGS_A/B: share + release
+            # about 3 % faster without, performance-analysis.md). -c opt only: other
+            # modes, the sanitizer configurations among them, keep the frames.
+            str(Label("//memkit:optimized")): ["-fomit-frame-pointer"],
+            "//conditions:default": [],
+        }),
         # MEMKIT_BAZEL_THREADS_n marks which variant a target depends on: config.h
         # refuses a target that gets both (//memkit and //memkit:memkit_nothreads).
         defines = defines + (["MEMKIT_BAZEL_THREADS_1"] if threads else ["MEM_THREAD_SAFE=0", "MEMKIT_BAZEL_THREADS_0"]),
