@@ -63,7 +63,7 @@ $(BUILD)/preload/malloc_preload.o: memkit/preload/malloc_preload.c $(wildcard me
 	$(CC) $(ALL_CFLAGS) -DMEMKIT_PRELOAD=1 -c $< -o $@
 
 $(BUILD)/libmemkit_malloc.so: $(PRELOAD_OBJS)
-	$(CC) -shared -o $@ $^ $(LIBS)
+	$(CC) -shared -Wl,-Bsymbolic-functions -o $@ $^ $(LIBS)
 
 $(BUILD)/libmemkit.a: $(OBJS)
 	rm -f $@
