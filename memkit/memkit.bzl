@@ -39,8 +39,11 @@ def memkit_library(name, defines = [], local_defines = [], threads = True, extra
             # nothing: a frame pointer is two more instructions and one register less
             # in each (bench/ab_same_process.sh with AB_CFLAGS_A/B: share + release
             # about 3 % faster without, performance-analysis.md). -c opt only: other
-            # modes, the sanitizer configurations among them, keep the frames.
+            # modes, and the sanitizer configurations in any mode, keep the frames.
             str(Label("//memkit:optimized")): ["-fomit-frame-pointer"],
+            str(Label("//memkit:optimized_asan")): [],
+            str(Label("//memkit:optimized_tsan")): [],
+            str(Label("//memkit:optimized_ubsan")): [],
             "//conditions:default": [],
         }),
         # MEMKIT_BAZEL_THREADS_n marks which variant a target depends on: config.h
