@@ -5,15 +5,23 @@
  *
  * Owner (mem__owner_enter in internal.h): store seq odd; [compiler barrier]; load
  * `frozen`; ...section...; store seq even.
- * Snapshot: claim `frozen` (0 -> 1, so two snapshots never own one cache); heavy
- * barrier; wait until the owner's seq is even (or has changed since). It now owns the
- * cache until it thaws (stores frozen = 0).
+ * Snapshot: claim `frozen` (0 -> CLAIMED, so two snapshots never own one cache);
+ * heavy barrier; frozen = HELD; wait until the owner's seq is even (or has changed
+ * since). It now owns the cache until it thaws (stores frozen = 0).
  *
  * Why it is correct: this is Dekker's pattern with the owner's fence moved to the
  * snapshot side. membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) makes every running
  * thread of the process execute a full barrier, so after it returns either the owner
- * saw frozen = 1 (and leaves to wait), or its odd seq is visible to the snapshot
- * (which waits for it). Where membarrier is unavailable (old kernels, seccomp
+ * saw the claim (and leaves), or its odd seq is visible to the snapshot (which waits
+ * for it).
+ *
+ * An owner that sees the claim does not wait for the barrier (up to milliseconds on
+ * a VM whose other vCPU is not running): it enters again with a sequentially
+ * consistent read-modify-write of seq and a sequentially consistent load of `frozen`
+ * (mem__owner_enter_claimed), against the snapshot's sequentially consistent store of
+ * HELD and load of seq. Either it sees HELD (and leaves to wait for the thaw), or the
+ * snapshot sees its odd seq (and waits for the section). So an owner waits only while
+ * a snapshot holds its cache, never for the barrier. Where membarrier is unavailable (old kernels, seccomp
  * filters, or MEMKIT_MEMBARRIER=0 in the environment) the owner marks itself with a
  * sequentially consistent read-modify-write instead, against the snapshot's
  * sequentially consistent store and loads: slower for the owner, equally correct.
@@ -90,7 +98,21 @@ const char* mem__snapshot_barrier_name(void) {
     return membarrier_ready ? "membarrier" : "atomic fallback (no membarrier)";
 }
 
-/* After raising `frozen`: with membarrier, the owners' half of the fence. Without it
+#ifdef MEM_TEST_BARRIER_DELAY_US
+#include <time.h>
+/* Test builds only (//memkit:memkit_slow_barrier): a heavy barrier that takes as long
+ * as membarrier does at worst on a VM, so that tests can tell whether owners wait for
+ * it. */
+static void barrier_delay(void) {
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = (long)MEM_TEST_BARRIER_DELAY_US * 1000};
+    while (nanosleep(&pause, &pause) != 0) {
+    }
+}
+#else
+static void barrier_delay(void) {}
+#endif
+
+/* After claiming `frozen`: with membarrier, the owners' half of the fence. Without it
  * the owners use read-modify-writes and the sequentially consistent accesses of both
  * sides suffice. Once registered, membarrier does not fail; if it ever did, owners
  * that skip their fence would no longer be safe to snapshot, so the process stops
@@ -99,6 +121,7 @@ static void heavy_barrier(void) {
     if (membarrier_ready && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
         abort();
     }
+    barrier_delay();
 }
 
 /* Short spins, then yields: the thread we wait for may need our CPU. */
@@ -126,11 +149,15 @@ static void raise_flag(mem__cache* cache) {
     unsigned round = 0;
     uint32_t expected = 0;
     /* Seq-cst: the store half of Dekker's pattern (see above). */
-    while (!mem__atomic_cas_weak_seq_cst(&cache->frozen, &expected, 1u)) {
+    while (!mem__atomic_cas_weak_seq_cst(&cache->frozen, &expected, MEM__FROZEN_CLAIMED)) {
         expected = 0;
         backoff(&round);
     }
 }
+
+/* A claimed cache, after the barrier: held. Seq-cst: the store half of Dekker's
+ * pattern against an owner that entered with the claim seen (see above). */
+static void hold(mem__cache* cache) { mem__atomic_store_seq_cst(&cache->frozen, MEM__FROZEN_HELD); }
 
 void mem__freeze(mem__cache* cache) {
     mem__freeze_setup();
@@ -138,9 +165,11 @@ void mem__freeze(mem__cache* cache) {
     mem__thread_state* ts = cache->state;
     /* Seq-cst: the load half of Dekker's pattern against an adopter (see above). */
     if (ts != NULL && mem__atomic_load_seq_cst(&ts->retired) != 0) {
+        hold(cache);
         return; /* nobody runs a section of it, and an adopter waits for our thaw */
     }
     heavy_barrier();
+    hold(cache);
     if (ts != NULL) {
         mem__wait_quiescent(ts);
     }
@@ -150,8 +179,12 @@ void mem__thaw_for_adoption(mem__thread_state* ts) {
     /* Seq-cst: the store half of Dekker's pattern against a freezer (see above). */
     mem__atomic_store_seq_cst(&ts->retired, 0u);
     for (unsigned i = 0; i < MEM_THREAD_CACHE_POOLS; i++) {
-        if (mem__atomic_load_seq_cst(&ts->caches[i].frozen) != 0) {
-            mem__owner_wait(&ts->caches[i]);
+        mem__cache* cache = &ts->caches[i];
+        unsigned round = 0;
+        /* Until thawed, a claim too: its freezer may still be deciding by `retired`. */
+        while (mem__atomic_load_seq_cst(&cache->frozen) != 0) {
+            mem__owner_wait(cache);
+            backoff(&round); /* a claim lets mem__owner_wait return at once */
         }
     }
 }
@@ -176,6 +209,9 @@ void mem__freeze_all(struct mem__pool_state* st) {
     }
     heavy_barrier();
     for (mem__cache* cache = st->caches; cache != NULL; cache = cache->next_in_pool) {
+        hold(cache);
+    }
+    for (mem__cache* cache = st->caches; cache != NULL; cache = cache->next_in_pool) {
         mem__wait_quiescent(cache->state);
     }
 }
@@ -197,8 +233,11 @@ static void pace(struct mem__pool_state* st) {
         while (nanosleep(&pause, &pause) != 0) {
         }
     }
-    st->snapshot_held_since_ns = mem__now_ns();
 }
+
+/* Snapshot mutex held, the caches just frozen: owners wait from now on (not during
+ * the heavy barrier before, which they enter beside). */
+static void held_from_now(struct mem__pool_state* st) { st->snapshot_held_since_ns = mem__now_ns(); }
 
 static void paced(struct mem__pool_state* st, bool owner_waited) {
     if (owner_waited) {
@@ -211,6 +250,7 @@ static void paced(struct mem__pool_state* st, bool owner_waited) {
 void mem__snapshot_freeze(struct mem__pool_state* st, mem__cache* cache) {
     pace(st);
     mem__freeze(cache);
+    held_from_now(st);
 }
 
 void mem__snapshot_thaw(struct mem__pool_state* st, mem__cache* cache) { paced(st, mem__thaw(cache)); }
@@ -219,6 +259,7 @@ void mem__snapshot_freeze_all(struct mem__pool_state* st) {
     pace(st);
     mem__pool_lock(st);
     mem__freeze_all(st);
+    held_from_now(st);
 }
 
 void mem__snapshot_thaw_all(struct mem__pool_state* st) {
@@ -232,16 +273,31 @@ void mem__sections_fence(void) {
     heavy_barrier();
 }
 
+bool mem__owner_enter_claimed(mem__thread_state* ts, mem__cache* cache, mem__section* section) {
+    /* Relaxed: only a hint; the loads below decide. */
+    if (mem__atomic_load_relaxed(&cache->frozen) != MEM__FROZEN_CLAIMED) {
+        return false;
+    }
+    /* Seq-cst, both: against the snapshot's store of HELD and load of seq (see above). */
+    *section = mem__atomic_fetch_add_seq_cst(&ts->seq, (uint64_t)1) + 1;
+    if (mem__atomic_load_seq_cst(&cache->frozen) != MEM__FROZEN_HELD) {
+        return true; /* still claimed (the snapshot will wait for us), or thawed */
+    }
+    /* Release: out of the section again, so the snapshot goes on. */
+    mem__atomic_store_release(&ts->seq, *section + 1);
+    return false;
+}
+
 void mem__owner_wait(mem__cache* cache) {
     /* Seq-cst: see mem__thaw. It also tells the snapshot that it kept us waiting. */
     mem__atomic_store_seq_cst(&cache->owner_waiting, 1u);
     mem__spin spin = {0};
     bool spinning = true;
-    while (mem__atomic_load_seq_cst(&cache->frozen) != 0) {
+    while (mem__atomic_load_seq_cst(&cache->frozen) == MEM__FROZEN_HELD) {
         if (spinning) {
             spinning = mem__spin_more(&spin);
         } else {
-            futex_wait(&cache->frozen, 1u);
+            futex_wait(&cache->frozen, MEM__FROZEN_HELD);
         }
     }
     mem__atomic_store_relaxed(&cache->owner_waiting, 0u);

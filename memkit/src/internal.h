@@ -225,10 +225,10 @@ size_t mem__registry_close_holes(struct mem__pool_state* st);
 
 /* ---- freeze.c: the asymmetric protocol between a cache's owner and snapshots.
  * The owner marks itself busy with plain stores (its state's seq odd, then even) and
- * checks the cache's `frozen` flag; a snapshot sets `frozen`, runs a heavy barrier
- * (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED); where that is unavailable, both sides
- * use sequentially consistent atomics instead) and waits until the owner is outside
- * its section. */
+ * checks the cache's `frozen` flag; a snapshot claims the cache in `frozen`, runs a
+ * heavy barrier (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED); where that is
+ * unavailable, both sides use sequentially consistent atomics instead), holds it and
+ * waits until the owner is outside its section. */
 extern bool mem__owner_fence_needed; /* true until membarrier is registered */
 void mem__freeze_setup(void);
 /* How snapshots reach the owners in this process, for dumps. */
@@ -256,8 +256,8 @@ void mem__snapshot_thaw_all(struct mem__pool_state* st);
 void mem__sections_fence(void);
 /* After a fence: waits until `ts` is outside the section it may be inside. */
 void mem__wait_quiescent(mem__thread_state* ts);
-/* The owner's slow entry: returns once its cache is no longer frozen (spinning
- * briefly, then asleep on the flag). */
+/* The owner's slow entry: returns once no snapshot holds its cache (spinning briefly,
+ * then asleep on the flag); a claim that is not yet a hold lets it go too. */
 void mem__owner_wait(mem__cache* cache);
 /* mem__owner_wait for an owner that uses the cache's pool (alive, as the API requires
  * of its callers), counted in the pool's snapshot_waits and snapshot_wait_max_ns. */
@@ -285,8 +285,8 @@ static inline mem__section mem__section_enter(mem__thread_state* ts) {
 }
 
 /* Enters the calling thread's owner section for `cache` (*section) unless a
- * snapshot has the cache frozen: then false, out of the section again (the caller
- * waits, mem__owner_enter, or takes a path that does). Sections do not nest. */
+ * snapshot has claimed or holds the cache: then false, out of the section again (the
+ * caller takes mem__owner_enter, or a path that does). Sections do not nest. */
 static inline bool mem__owner_try_enter(mem__thread_state* ts, mem__cache* cache, mem__section* section) {
     *section = mem__section_enter(ts);
     /* Seq-cst (a plain load on x86 and AArch64): the fallback needs it; it also
@@ -300,11 +300,20 @@ static inline bool mem__owner_try_enter(mem__thread_state* ts, mem__cache* cache
     return false;
 }
 
-/* Enters the calling thread's owner section for `cache`, once no snapshot has the
- * cache frozen. */
+/* The owner's entry while a snapshot has claimed its cache and runs its heavy
+ * barrier: with a fence, so the snapshot waits for this section instead of the owner
+ * for the barrier. True, inside the section (*section), unless the snapshot holds the
+ * cache by now. */
+bool mem__owner_enter_claimed(mem__thread_state* ts, mem__cache* cache, mem__section* section);
+
+/* Enters the calling thread's owner section for `cache`, once no snapshot holds the
+ * cache (a snapshot that only claimed it waits for the section instead). */
 static inline mem__section mem__owner_enter(mem__thread_state* ts, mem__cache* cache) {
     mem__section section;
     while (mem__unlikely(!mem__owner_try_enter(ts, cache, &section))) {
+        if (mem__owner_enter_claimed(ts, cache, &section)) {
+            break;
+        }
         mem__owner_wait_counted(cache);
     }
     return section;

@@ -54,6 +54,12 @@ void mem__snapshot_freeze_all(struct mem__pool_state* st) { mem__pool_lock(st); 
 void mem__snapshot_thaw_all(struct mem__pool_state* st) { mem__pool_unlock(st); }
 void mem__sections_fence(void) {}
 void mem__wait_quiescent(mem__thread_state* ts) { (void)ts; }
+bool mem__owner_enter_claimed(mem__thread_state* ts, mem__cache* cache, mem__section* section) {
+    (void)ts;
+    (void)cache;
+    (void)section;
+    return false; /* never claimed: mem__owner_try_enter always enters */
+}
 void mem__owner_wait(mem__cache* cache) { (void)cache; }
 void mem__owner_wait_counted(mem__cache* cache) { (void)cache; }
 void mem__thaw_for_adoption(mem__thread_state* ts) { mem__atomic_store_relaxed(&ts->retired, 0u); }

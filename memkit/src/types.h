@@ -178,6 +178,11 @@ typedef struct mem__cache_counts {
     uint64_t put[MEM__SMALL_CLASS_COUNT];
 } mem__cache_counts;
 
+/* A cache's `frozen` (freeze.c): no snapshot; one claimed it and runs its heavy
+ * barrier (owners still enter, with a fence); one holds it (owners wait). */
+#define MEM__FROZEN_CLAIMED 1u
+#define MEM__FROZEN_HELD 2u
+
 typedef struct mem__cache {
     /* Owner side: plain accesses by the owner, read by snapshots while frozen. */
     mem__page* queue[MEM__SMALL_CLASS_COUNT]; /* pages with a block to hand out */
@@ -191,7 +196,7 @@ typedef struct mem__cache {
     uint64_t next_serial;                     /* serials taken from the pool, a block at a time */
     uint64_t serial_end;
     /* The snapshot protocol (freeze.c). */
-    mem__atomic(uint32_t) frozen;        /* a snapshot owns the cache */
+    mem__atomic(uint32_t) frozen;        /* 0, MEM__FROZEN_CLAIMED or MEM__FROZEN_HELD */
     mem__atomic(uint32_t) owner_waiting; /* the owner waits for a snapshot to finish */
     /* Identity. */
     mem__atomic(struct mem__pool_state*) pool; /* NULL while the slot is unused */
