@@ -21,8 +21,10 @@
  * (mem__owner_enter_claimed), against the snapshot's sequentially consistent store of
  * HELD and load of seq. Either it sees HELD (and leaves to wait for the thaw), or the
  * snapshot sees its odd seq (and waits for the section). So an owner waits only while
- * a snapshot holds its cache, never for the barrier. Where membarrier is unavailable (old kernels, seccomp
- * filters, or MEMKIT_MEMBARRIER=0 in the environment) the owner marks itself with a
+ * a snapshot holds its cache, never for the barrier.
+ *
+ * Where membarrier is unavailable (old kernels, seccomp filters, or
+ * MEMKIT_MEMBARRIER=0 in the environment) the owner marks itself with a
  * sequentially consistent read-modify-write instead, against the snapshot's
  * sequentially consistent store and loads: slower for the owner, equally correct.
  * The mode is chosen once, before any thread runs an owner section.
