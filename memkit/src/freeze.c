@@ -21,7 +21,11 @@
  * (mem__owner_enter_claimed), against the snapshot's sequentially consistent store of
  * HELD and load of seq. Either it sees HELD (and leaves to wait for the thaw), or the
  * snapshot sees its odd seq (and waits for the section). So an owner waits only while
- * a snapshot holds its cache, never for the barrier.
+ * a snapshot holds its cache, never for the barrier. The quiescence wait's rule "seq
+ * even or changed" still holds when the odd value it read was an owner's attempt
+ * that saw the claim: the owner's read-modify-write that follows comes after that
+ * read in the sequentially consistent order, so after the store of HELD, and its
+ * load of `frozen` sees HELD; it leaves without touching the cache.
  *
  * Where membarrier is unavailable (old kernels, seccomp filters, or
  * MEMKIT_MEMBARRIER=0 in the environment) the owner marks itself with a
