@@ -63,6 +63,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* After a hold of d that kept an owner waiting, owners get this many d to themselves:
@@ -104,16 +105,18 @@ const char* mem__snapshot_barrier_name(void) {
     return membarrier_ready ? "membarrier" : "atomic fallback (no membarrier)";
 }
 
-#ifdef MEM_TEST_BARRIER_DELAY_US
-#include <time.h>
-/* Test builds only (//memkit:memkit_slow_barrier): a heavy barrier that takes as long
- * as membarrier does at worst on a VM, so that tests can tell whether owners wait for
- * it. */
-static void barrier_delay(void) {
-    struct timespec pause = {.tv_sec = 0, .tv_nsec = (long)MEM_TEST_BARRIER_DELAY_US * 1000};
+/* Sleeps `ns` nanoseconds, signals or not. */
+static void sleep_ns(uint64_t ns) {
+    struct timespec pause = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
     while (nanosleep(&pause, &pause) != 0) {
     }
 }
+
+#ifdef MEM_TEST_BARRIER_DELAY_US
+/* Test builds only (//memkit:memkit_slow_barrier): a heavy barrier that takes as long
+ * as membarrier does at worst on a VM, so that tests can tell whether owners wait for
+ * it. */
+static void barrier_delay(void) { sleep_ns((uint64_t)MEM_TEST_BARRIER_DELAY_US * 1000u); }
 #else
 static void barrier_delay(void) {}
 #endif
@@ -234,10 +237,7 @@ bool mem__thaw_all(struct mem__pool_state* st) {
 static void pace(struct mem__pool_state* st) {
     uint64_t now = mem__now_ns();
     if (now < st->snapshot_resume_ns) {
-        uint64_t wait = st->snapshot_resume_ns - now;
-        struct timespec pause = {.tv_sec = (time_t)(wait / 1000000000u), .tv_nsec = (long)(wait % 1000000000u)};
-        while (nanosleep(&pause, &pause) != 0) {
-        }
+        sleep_ns(st->snapshot_resume_ns - now);
     }
 }
 
