@@ -2,6 +2,15 @@
 
 load("@rules_cc//cc:defs.bzl", "cc_library")
 
+# The sanitizer configurations of .bazelrc (--define=sanitizer=NAME): the library
+# keeps its frame pointers in each (below), and tests/BUILD.bazel has a setting each.
+SANITIZERS = ["asan", "tsan", "ubsan"]
+
+# How long the heavy barrier of //memkit:memkit_slow_barrier takes, in microseconds,
+# for the library and for //tests:snapshot_barrier_slow_test, which requires owners
+# not to wait for it.
+SLOW_BARRIER_US = 30000
+
 # The warning set and flags of every build of the library: Bazel's, and through
 # memkit/cflags.sh the Makefile's, the fuzz build's and the coverage build's.
 MEMKIT_COPTS = [
@@ -32,7 +41,7 @@ def memkit_library(name, defines = [], local_defines = [], threads = True, extra
         name = name,
         srcs = native.glob(["src/*.c", "src/*.h"]) + extra_srcs,
         hdrs = native.glob(["include/**/*.h"]),
-        copts = MEMKIT_COPTS + ["-D" + d for d in local_defines] + extra_copts + select({
+        copts = MEMKIT_COPTS + ["-D" + d for d in local_defines] + extra_copts + select(dict({
             # Bazel's toolchain compiles everything with -fno-omit-frame-pointer; gcc
             # and clang at -O2 omit it. The owner's paths (share, destroy, allocate,
             # mem_malloc, mem_free) are short functions whose common case calls
@@ -41,11 +50,8 @@ def memkit_library(name, defines = [], local_defines = [], threads = True, extra
             # about 3 % faster without, performance-analysis.md). -c opt only: other
             # modes, and the sanitizer configurations in any mode, keep the frames.
             str(Label("//memkit:optimized")): ["-fomit-frame-pointer"],
-            str(Label("//memkit:optimized_asan")): [],
-            str(Label("//memkit:optimized_tsan")): [],
-            str(Label("//memkit:optimized_ubsan")): [],
             "//conditions:default": [],
-        }),
+        }, **{str(Label("//memkit:optimized_" + sanitizer)): [] for sanitizer in SANITIZERS})),
         # MEMKIT_BAZEL_THREADS_n marks which variant a target depends on: config.h
         # refuses a target that gets both (//memkit and //memkit:memkit_nothreads).
         defines = defines + (["MEMKIT_BAZEL_THREADS_1"] if threads else ["MEM_THREAD_SAFE=0", "MEMKIT_BAZEL_THREADS_0"]),
