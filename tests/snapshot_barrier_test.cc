@@ -147,41 +147,69 @@ TEST(SnapshotBarrier, OwnersKeptWaitingAreCounted) {
 }
 
 #ifdef SLOW_BARRIER_US
-// Built against //memkit:memkit_slow_barrier, whose heavy barrier takes
-// SLOW_BARRIER_US (as membarrier can on a VM whose other vCPU is not running). An
-// owner that meets a snapshot's claim during the barrier enters with a fence and the
-// snapshot waits for it: no owner waits for the barrier, only for the short holds of
-// mem_pool_stats. Before, every owner that arrived during a barrier waited it out.
-TEST(SnapshotBarrier, OwnersDoNotWaitForTheHeavyBarrier) {
-    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: nothing to freeze";
+// One attempt of the test below on a fresh pool: an owner allocates and destroys in a
+// loop while this thread runs mem_pool_stats until 20 of them ran beside the owner
+// (out of at most 200). Returns the longest wait the pool counted for the owner; sets
+// *ok to false if an owner's operation failed.
+uint64_t LongestOwnerWaitBesideSnapshots(bool* ok) {
     MemoryPool pool;
-    ASSERT_TRUE(mem_pool_init(&pool, 0));
+    if (!mem_pool_init(&pool, 0)) {
+        *ok = Fail("init");
+        return 0;
+    }
     std::atomic<bool> stop{false};
-    std::atomic<bool> ok{true};
+    std::atomic<bool> owner_ok{true};
     std::atomic<long> operations{0};
     std::thread owner([&] {
-        while (!stop && ok) {
+        while (!stop && owner_ok) {
             MemoryPointer* p = mem_pointer_create("owned", 64);
-            if (p == nullptr || !mem_pointer_allocate(p, 64, &pool) || !mem_pointer_destroy(p, &pool)) ok = false;
+            if (p == nullptr || !mem_pointer_allocate(p, 64, &pool) || !mem_pointer_destroy(p, &pool))
+                owner_ok = Fail("owner's allocate or destroy");
             operations++;
         }
     });
     MemPoolStats s;
-    // 20 snapshots that the owner ran beside (one barrier of SLOW_BARRIER_US each),
-    // out of at most 200.
-    for (int overlapped = 0, tries = 0; overlapped < 20 && tries < 200 && ok; tries++) {
+    bool stats_ok = true;
+    for (int overlapped = 0, tries = 0; overlapped < 20 && tries < 200 && owner_ok && stats_ok; tries++) {
         long before = operations;
-        ASSERT_TRUE(mem_pool_stats(&pool, &s));
+        stats_ok = mem_pool_stats(&pool, &s);
         if (operations != before) overlapped++;
     }
     stop = true;
     owner.join();
-    EXPECT_TRUE(ok) << "an owner's allocation or destroy failed";
-    ASSERT_TRUE(mem_pool_stats(&pool, &s));
-    EXPECT_LT(s.snapshot_wait_max_ns, UINT64_C(1000) * SLOW_BARRIER_US / 2)
-        << s.snapshot_waits << " waits, the longest " << s.snapshot_wait_max_ns << " ns";
-    EXPECT_TRUE(mem_pool_validate(&pool));
+    stats_ok = stats_ok && mem_pool_stats(&pool, &s) && mem_pool_validate(&pool);
+    *ok = owner_ok && (stats_ok || Fail("stats or validate"));
     mem_pool_destroy(&pool);
+    return s.snapshot_wait_max_ns;
+}
+
+// Built against //memkit:memkit_slow_barrier, whose heavy barrier takes
+// SLOW_BARRIER_US (as membarrier can on a VM whose other vCPU is not running). An
+// owner that meets a snapshot's claim during the barrier enters with a fence and the
+// snapshot waits for it: no owner waits for the barrier, only for the short holds of
+// mem_pool_stats. Before, every owner that arrived during a barrier waited it out, and
+// every attempt counted a wait near SLOW_BARRIER_US. An attempt can also fail when the
+// scheduler stops the snapshot's thread while it holds the cache (tests running side
+// by side on 2 cores: 16 ms once in six parallel runs), so the best of three attempts
+// must stay under half the barrier.
+TEST(SnapshotBarrier, OwnersDoNotWaitForTheHeavyBarrier) {
+    if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: nothing to freeze";
+    const uint64_t bound = UINT64_C(1000) * SLOW_BARRIER_US / 2;
+    uint64_t best = UINT64_MAX;
+    for (int attempt = 0; attempt < 3 && best >= bound; attempt++) {
+        bool ok = true;
+        uint64_t longest = LongestOwnerWaitBesideSnapshots(&ok);
+        ASSERT_TRUE(ok);
+        if (longest < best) best = longest;
+        std::printf("attempt %d: the longest owner wait %llu ns\n", attempt + 1, (unsigned long long)longest);
+    }
+    // Under valgrind a hold itself can take longer than the bound: valgrind runs the
+    // snapshot's walk many times slower, and tests/valgrind.sh runs one valgrind per
+    // core beside others (8 at once on 2 cores: holds of 16-26 ms). There the run
+    // checks memory errors only; the default, asan, tsan and ubsan runs check the bound.
+    if (!RUNNING_ON_VALGRIND) {
+        EXPECT_LT(best, bound) << "no attempt kept the owner's waits under half the barrier: best " << best << " ns";
+    }
 }
 #endif
 
