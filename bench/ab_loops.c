@@ -16,6 +16,7 @@ void AB_NAME(AB_BUILD, share_release)(MemoryPointer* own, MemoryPool* pool, long
 void AB_NAME(AB_BUILD, lifecycle)(MemoryPool* pool, long n, size_t size);
 void AB_NAME(AB_BUILD, request)(const size_t* sizes, int count, long n);
 void AB_NAME(AB_BUILD, refcount)(MemoryPool* pool, long n);
+void AB_NAME(AB_BUILD, malloc_pairs)(long n, size_t size);
 MemoryPointer* AB_NAME(AB_BUILD, setup)(MemoryPool* pool);
 void AB_NAME(AB_BUILD, teardown)(MemoryPool* pool, MemoryPointer* own);
 
@@ -88,6 +89,19 @@ void AB_NAME(AB_BUILD, request)(const size_t* sizes, int count, long n) {
             ab_sink = block;
         }
         mem_request_arena_release(arena);
+    }
+}
+
+/* mem_malloc + mem_free (which wipes) of `size` bytes on the default pool
+ * (bench/compare's malloc/N/1). */
+void AB_NAME(AB_BUILD, malloc_pairs)(long n, size_t size) {
+    for (long i = 0; i < n; i++) {
+        void* block = mem_malloc(size);
+        if (block == NULL) {
+            __builtin_trap();
+        }
+        ab_sink = block;
+        mem_free(block);
     }
 }
 

@@ -4,7 +4,8 @@
  * of the whole VM's speed hits both alike. Prints, per loop, each build's median ns
  * per operation and the median of the rounds' b/a ratios, with how many rounds b won.
  * Loops: share + release, the lifecycle of SIZE bytes, a request of 32 blocks, the
- * refcounted 256-byte buffer (create, 4 shares, 5 destroys).
+ * refcounted 256-byte buffer (create, 4 shares, 5 destroys), a mem_malloc + mem_free
+ * pair of SIZE bytes.
  * Usage: ab_main [ROUNDS] [SIZE]
  */
 #define _GNU_SOURCE
@@ -26,6 +27,8 @@ void a_request(const size_t* sizes, int count, long n);
 void b_request(const size_t* sizes, int count, long n);
 void a_refcount(MemoryPool* pool, long n);
 void b_refcount(MemoryPool* pool, long n);
+void a_malloc_pairs(long n, size_t size);
+void b_malloc_pairs(long n, size_t size);
 void a_teardown(MemoryPool* pool, MemoryPointer* own);
 void b_teardown(MemoryPool* pool, MemoryPointer* own);
 
@@ -71,9 +74,11 @@ typedef struct {
     void (*lifecycle)(MemoryPool* pool, long n, size_t size);
     void (*request)(const size_t* sizes, int count, long n);
     void (*refcount)(MemoryPool* pool, long n);
+    void (*malloc_pairs)(long n, size_t size);
     MemoryPool pool;
     MemoryPointer* own;
     double share[MAX_ROUNDS], life[MAX_ROUNDS], request_ns[MAX_ROUNDS], refcount_ns[MAX_ROUNDS];
+    double malloc_ns[MAX_ROUNDS];
 } Build;
 
 static void run_round(Build* build, int round, size_t size, const size_t* sizes) {
@@ -85,10 +90,13 @@ static void run_round(Build* build, int round, size_t size, const size_t* sizes)
     build->request(sizes, REQUEST_BLOCKS, REQUESTS);
     double t3 = now_ns();
     build->refcount(&build->pool, REQUESTS);
+    double t4 = now_ns();
+    build->malloc_pairs(OPS, size);
     build->share[round] = (t1 - t0) / OPS;
     build->life[round] = (t2 - t1) / OPS;
     build->request_ns[round] = (t3 - t2) / REQUESTS;
-    build->refcount_ns[round] = (now_ns() - t3) / REQUESTS;
+    build->refcount_ns[round] = (t4 - t3) / REQUESTS;
+    build->malloc_ns[round] = (now_ns() - t4) / OPS;
 }
 
 int main(int argc, char** argv) {
@@ -98,8 +106,16 @@ int main(int argc, char** argv) {
         fprintf(stderr, "usage: ab_main [ROUNDS (1-%d)] [SIZE]\n", MAX_ROUNDS);
         return 2;
     }
-    static Build a = {.share_release = a_share_release, .lifecycle = a_lifecycle, .request = a_request, .refcount = a_refcount};
-    static Build b = {.share_release = b_share_release, .lifecycle = b_lifecycle, .request = b_request, .refcount = b_refcount};
+    static Build a = {.share_release = a_share_release,
+                      .lifecycle = a_lifecycle,
+                      .request = a_request,
+                      .refcount = a_refcount,
+                      .malloc_pairs = a_malloc_pairs};
+    static Build b = {.share_release = b_share_release,
+                      .lifecycle = b_lifecycle,
+                      .request = b_request,
+                      .refcount = b_refcount,
+                      .malloc_pairs = b_malloc_pairs};
     a.own = a_setup(&a.pool);
     b.own = b_setup(&b.pool);
     /* bench/compare's request sizes are its own generator's; any 32 of 16-512 B do. */
@@ -120,6 +136,8 @@ int main(int argc, char** argv) {
     report(name, a.life, b.life, rounds);
     report("request", a.request_ns, b.request_ns, rounds);
     report("refcount/256", a.refcount_ns, b.refcount_ns, rounds);
+    snprintf(name, sizeof name, "malloc/%ld", size);
+    report(name, a.malloc_ns, b.malloc_ns, rounds);
     a_teardown(&a.pool, a.own);
     b_teardown(&b.pool, b.own);
     return 0;

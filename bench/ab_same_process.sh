@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Times two builds of the library against each other in one process: share + release,
-# the pointer lifecycle, the per-request cycle and the refcounted buffer, interleaved
+# the pointer lifecycle, the per-request cycle, the refcounted buffer and a mem_malloc +
+# mem_free pair, interleaved
 # round by round (bench/ab_main.c). Separate processes run in different speed modes on
 # a shared VM (performance-analysis.md);
 # one process sees both builds in the same mode. Each build's memkit/src is compiled
@@ -8,7 +9,8 @@
 # renamed (a_..., b_...) so that both link into one binary.
 #
 # Usage (from the repository root): bash bench/ab_same_process.sh OLD_REV [NEW_REV] [ROUNDS] [SIZE]
-#   NEW_REV defaults to the working tree; ROUNDS to 21; SIZE (lifecycle bytes) to 64.
+#   NEW_REV defaults to the working tree; ROUNDS to 21; SIZE (lifecycle and malloc
+#   bytes) to 64.
 #   AB_CFLAGS_A / AB_CFLAGS_B: compiler flags added to the old / new build's library
 #   (the same revision twice compares flags, e.g. Bazel's -fno-omit-frame-pointer).
 # e.g. bash bench/ab_same_process.sh HEAD~1 HEAD 21 64
