@@ -108,6 +108,35 @@ bool RunTrafficWithSnapshots() {
     return ok;
 }
 
+// An owner thread that creates, allocates (64 bytes in `pool`) and destroys handles
+// without pause until Stop() (or destruction), counting its operations; ok() turns
+// false at its first failure, which also ends it.
+class BusyOwner {
+  public:
+    explicit BusyOwner(MemoryPool* pool) : thread_([this, pool] { Run(pool); }) {}
+    ~BusyOwner() { Stop(); }
+    void Stop() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+    }
+    long operations() const { return operations_; }
+    bool ok() const { return ok_; }
+
+  private:
+    void Run(MemoryPool* pool) {
+        while (!stop_ && ok_) {
+            MemoryPointer* p = mem_pointer_create("owned", 64);
+            if (p == nullptr || !mem_pointer_allocate(p, 64, pool) || !mem_pointer_destroy(p, pool))
+                ok_ = Fail("owner's allocate or destroy");
+            operations_++;
+        }
+    }
+    std::atomic<bool> stop_{false};
+    std::atomic<bool> ok_{true};
+    std::atomic<long> operations_{0};
+    std::thread thread_;  // last: starts once the fields above are set
+};
+
 TEST(SnapshotBarrier, TrafficWithTheProcessDefault) {
     if (!MEM_THREAD_SAFE) GTEST_SKIP() << "single-threaded build: nothing to freeze";
     EXPECT_TRUE(RunTrafficWithSnapshots());
@@ -126,22 +155,14 @@ TEST(SnapshotBarrier, OwnersKeptWaitingAreCounted) {
     ASSERT_TRUE(mem_pool_stats(&pool, &s));
     EXPECT_EQ(0u, s.snapshot_waits);
     EXPECT_EQ(0u, s.snapshot_wait_max_ns);
-    std::atomic<bool> stop{false};
-    std::atomic<bool> ok{true};
-    std::thread owner([&] {
-        while (!stop && ok) {
-            MemoryPointer* p = mem_pointer_create("owned", 64);
-            if (p == nullptr || !mem_pointer_allocate(p, 64, &pool) || !mem_pointer_destroy(p, &pool)) ok = false;
-        }
-    });
+    BusyOwner owner(&pool);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     do {
         ASSERT_TRUE(mem_pool_validate(&pool));
         ASSERT_TRUE(mem_pool_stats(&pool, &s));
-    } while (s.snapshot_waits == 0 && ok && std::chrono::steady_clock::now() < deadline);
-    stop = true;
-    owner.join();
-    EXPECT_TRUE(ok) << "an owner's allocation or destroy failed";
+    } while (s.snapshot_waits == 0 && owner.ok() && std::chrono::steady_clock::now() < deadline);
+    owner.Stop();
+    EXPECT_TRUE(owner.ok()) << "an owner's allocation or destroy failed";
     EXPECT_GT(s.snapshot_waits, 0u) << "no owner waited for a snapshot in 20 s";
     EXPECT_GT(s.snapshot_wait_max_ns, 0u);
     EXPECT_LT(s.snapshot_wait_max_ns, UINT64_C(20000000000)) << "a wait longer than the test";
@@ -155,25 +176,14 @@ TEST(SnapshotBarrier, OwnersKeptWaitingAreCounted) {
 long OwnerOperationsDuringOneSnapshot(bool* ok) {
     MemoryPool pool;
     if (!mem_pool_init(&pool, 0)) return *ok = Fail("init");
-    std::atomic<bool> stop{false};
-    std::atomic<bool> owner_ok{true};
-    std::atomic<long> operations{0};
-    std::thread owner([&] {
-        while (!stop && owner_ok) {
-            MemoryPointer* p = mem_pointer_create("owned", 64);
-            if (p == nullptr || !mem_pointer_allocate(p, 64, &pool) || !mem_pointer_destroy(p, &pool))
-                owner_ok = Fail("owner's allocate or destroy");
-            operations++;
-        }
-    });
-    while (operations == 0 && owner_ok) std::this_thread::yield();  // the owner has its cache
-    long before = operations;
+    BusyOwner owner(&pool);
+    while (owner.operations() == 0 && owner.ok()) std::this_thread::yield();  // the owner has its cache
+    long before = owner.operations();
     MemPoolStats s;
     bool snapshot_ok = mem_pool_stats(&pool, &s) || Fail("stats");
-    long during = operations - before;
-    stop = true;
-    owner.join();
-    *ok = owner_ok && snapshot_ok && (mem_pool_validate(&pool) || Fail("validate"));
+    long during = owner.operations() - before;
+    owner.Stop();
+    *ok = owner.ok() && snapshot_ok && (mem_pool_validate(&pool) || Fail("validate"));
     mem_pool_destroy(&pool);
     return during;
 }
